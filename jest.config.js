@@ -1,0 +1,27 @@
+/** Unit tests (pure logic) and end-to-end tests (the real app on a real PostgreSQL). */
+const tsJest = [
+  'ts-jest',
+  {
+    tsconfig: 'tsconfig.json',
+    diagnostics: false,
+    // The same @nestjs/swagger plugin the build uses, so the tested OpenAPI document is the real one.
+    astTransformers: { before: ['<rootDir>/test/support/swagger-plugin.transformer.js'] },
+  },
+];
+
+const common = {
+  rootDir: __dirname,
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  transform: { '^.+\\.ts$': tsJest },
+  testEnvironment: 'node',
+};
+
+module.exports = {
+  maxWorkers: 2,
+  globalSetup: '<rootDir>/test/support/global-setup.js',
+  globalTeardown: '<rootDir>/test/support/global-teardown.js',
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.spec.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'], testTimeout: 30000 },
+  ],
+};

@@ -1,0 +1,68 @@
+import { DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { OperationObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import express, { NextFunction, Request, Response } from 'express';
+import { Logger } from 'pino';
+import { CAPABILITY_EXTENSION } from './auth/access.decorators';
+import { AppModule } from './app.module';
+import { ErrorEnvelopeDto } from './common/errors/error-envelope.dto';
+import { requestIdMiddleware } from './common/http/request-id.middleware';
+import { PinoNestLogger } from './common/logging/logger';
+import { AppConfig } from './config/app-config';
+
+const BODY_LIMIT = '1mb';
+/** Ingestion batches (up to 1000 events) may be larger than any other body. */
+const EVENTS_BODY_LIMIT = '8mb';
+const EVENTS_PATH = /^\/api\/v1\/sessions\/[^/]+\/events\/?$/;
+
+/** Builds the OpenAPI document, with each operation's required capability in its description. */
+export function buildOpenApiDocument(app: NestExpressApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('WhatsApp Gateway')
+    .setDescription(
+      'Multi-tenant REST gateway for attached WhatsApp numbers. Every error is the envelope ' +
+        '`{"error":{"code","message","details"}}`. Instants are Unix epoch milliseconds.',
+    )
+    .setVersion('1')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'A login JWT from the frontend, or an API key (`wgw_…`).' },
+      'bearer',
+    )
+    .build();
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [ErrorEnvelopeDto] });
+  for (const pathItem of Object.values(document.paths)) {
+    for (const operation of Object.values(pathItem) as OperationObject[]) {
+      const capability = (operation as unknown as Record<string, unknown>)[CAPABILITY_EXTENSION];
+      if (typeof capability === 'string') {
+        const requirement = `Requires the \`${capability}\` capability.`;
+        operation.description = operation.description ? `${operation.description}\n\n${requirement}` : requirement;
+      }
+    }
+  }
+  return document;
+}
+
+/** Creates the gateway exactly as it runs in production; the tests use this too. */
+export async function createApp(
+  config: AppConfig,
+  logger: Logger,
+  rootModule: DynamicModule = AppModule.forRoot(config, logger),
+): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(rootModule, {
+    bodyParser: false,
+    logger: new PinoNestLogger(logger),
+  });
+  app.disable('x-powered-by');
+  // An ETag costs a hash of every body, and clients page with cursors, not conditional requests.
+  app.set('etag', false);
+  app.use(requestIdMiddleware(logger));
+  const eventsParser = express.json({ limit: EVENTS_BODY_LIMIT });
+  const defaultParser = express.json({ limit: BODY_LIMIT });
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    (EVENTS_PATH.test(req.path) ? eventsParser : defaultParser)(req, res, next),
+  );
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

@@ -1,0 +1,29 @@
+/** SQLSTATE classes that mean "the database is not there right now", not "the query is wrong". */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3])/;
+
+const UNAVAILABLE_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Connection terminated due to connection timeout',
+  'Client has encountered a connection error',
+  'Cannot use a pool after calling end',
+  'the database system is',
+];
+
+const UNAVAILABLE_SYSCALL_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** True when an error (possibly wrapped by TypeORM) says PostgreSQL cannot be reached. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current && depth < 4; depth++) {
+    if (typeof current !== 'object') return false;
+    const e = current as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+    if (typeof e.code === 'string' && (UNAVAILABLE_SQLSTATE.test(e.code) || UNAVAILABLE_SYSCALL_CODES.has(e.code))) {
+      return true;
+    }
+    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.some((m) => (e.message as string).includes(m))) {
+      return true;
+    }
+    current = e.driverError ?? e.cause;
+  }
+  return false;
+}

@@ -1,0 +1,132 @@
+import { resolve } from 'node:path';
+
+export type ProviderName = 'baileys' | 'external';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface JwtConfig {
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+  orgClaim: string;
+  roleClaim: string;
+}
+
+/**
+ * The whole runtime configuration, parsed once at start. It is a class so that it can be the
+ * DI token itself: `constructor(private readonly config: AppConfig)`.
+ */
+export class AppConfig {
+  port!: number;
+  /** `undefined` means: start the embedded PostgreSQL under `dataDir`. */
+  databaseUrl?: string;
+  databasePoolSize!: number;
+  dataDir!: string;
+  embeddedPostgresPort!: number;
+  jwt?: JwtConfig;
+  waProvider!: ProviderName;
+  waExternalSendUrl?: string;
+  /** 32 raw bytes; `undefined` means a development key is generated under `dataDir`. */
+  sessionEncryptionKey?: Buffer;
+  rateLimitPerMinute!: number;
+  authFailureLimitPerMinute!: number;
+  metricsToken?: string;
+  logLevel!: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`invalid configuration: ${variable} ${problem}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'must be an absolute URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}`);
+  }
+  return raw;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = str(env, name) ?? fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function encryptionKey(env: Env): Buffer | undefined {
+  const raw = str(env, 'SESSION_ENCRYPTION_KEY');
+  if (raw === undefined) return undefined;
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32 || (!/^[0-9a-fA-F]{64}$/.test(raw) && key.toString('base64') !== raw)) {
+    throw new ConfigError('SESSION_ENCRYPTION_KEY', 'must be 32 bytes as 64 hex digits or base64');
+  }
+  return key;
+}
+
+function jwt(env: Env): JwtConfig | undefined {
+  const jwksUrl = url(env, 'AUTH_JWKS_URL', ['http:', 'https:']);
+  if (jwksUrl === undefined) return undefined;
+  const issuer = str(env, 'AUTH_JWT_ISSUER');
+  if (issuer === undefined) throw new ConfigError('AUTH_JWT_ISSUER', 'is required when AUTH_JWKS_URL is set');
+  const audience = str(env, 'AUTH_JWT_AUDIENCE');
+  if (audience === undefined) throw new ConfigError('AUTH_JWT_AUDIENCE', 'is required when AUTH_JWKS_URL is set');
+  return {
+    jwksUrl,
+    issuer,
+    audience,
+    orgClaim: str(env, 'AUTH_JWT_ORG_CLAIM') ?? 'org_id',
+    roleClaim: str(env, 'AUTH_JWT_ROLE_CLAIM') ?? 'role',
+  };
+}
+
+/** Parses and validates the environment; throws a `ConfigError` naming the first bad variable. */
+export function loadConfig(env: Env): AppConfig {
+  const config = new AppConfig();
+  config.port = int(env, 'PORT', 3000, 0, 65535);
+  config.databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  config.databasePoolSize = int(env, 'DATABASE_POOL_SIZE', 10, 1, 500);
+  config.dataDir = resolve(str(env, 'DATA_DIR') ?? '.data');
+  config.embeddedPostgresPort = int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535);
+  config.jwt = jwt(env);
+  config.waProvider = oneOf(env, 'WA_PROVIDER', ['baileys', 'external'] as const, 'baileys');
+  config.waExternalSendUrl = url(env, 'WA_EXTERNAL_SEND_URL', ['http:', 'https:']);
+  config.sessionEncryptionKey = encryptionKey(env);
+  config.rateLimitPerMinute = int(env, 'RATE_LIMIT_PER_MINUTE', 1200, 0, 10_000_000);
+  config.authFailureLimitPerMinute = int(env, 'AUTH_FAILURE_LIMIT_PER_MINUTE', 60, 0, 10_000_000);
+  config.metricsToken = str(env, 'METRICS_TOKEN');
+  config.logLevel = oneOf(
+    env,
+    'LOG_LEVEL',
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+    'info',
+  );
+  return config;
+}

@@ -1,0 +1,39 @@
+import { ConfigError, loadConfig } from '../../src/config/app-config';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      databaseUrl: undefined,
+      jwt: undefined,
+      waProvider: 'baileys',
+      rateLimitPerMinute: 1200,
+      authFailureLimitPerMinute: 60,
+      metricsToken: undefined,
+    });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ AUTH_JWKS_URL: 'https://id.example.com/jwks' }, 'AUTH_JWT_ISSUER'],
+    [{ AUTH_JWKS_URL: 'https://id.example.com/jwks', AUTH_JWT_ISSUER: 'x' }, 'AUTH_JWT_AUDIENCE'],
+    [{ AUTH_JWKS_URL: 'ftp://id.example.com/jwks' }, 'AUTH_JWKS_URL'],
+    [{ WA_PROVIDER: 'other' }, 'WA_PROVIDER'],
+    [{ SESSION_ENCRYPTION_KEY: 'short' }, 'SESSION_ENCRYPTION_KEY'],
+    [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE'],
+  ])('names the bad variable in %j', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration: ${variable} `));
+  });
+
+  it('accepts a 32-byte encryption key as hex or base64', () => {
+    const hex = 'ab'.repeat(32);
+    expect(loadConfig({ SESSION_ENCRYPTION_KEY: hex }).sessionEncryptionKey).toEqual(Buffer.from(hex, 'hex'));
+    const b64 = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ SESSION_ENCRYPTION_KEY: b64 }).sessionEncryptionKey).toEqual(Buffer.alloc(32, 7));
+  });
+});
