@@ -11,6 +11,8 @@ import { ErrorEnvelopeDto } from './common/errors/error-envelope.dto';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
 import { PinoNestLogger } from './common/logging/logger';
 import { AppConfig } from './config/app-config';
+import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
+import { MetricsService } from './metrics/metrics.service';
 
 const BODY_LIMIT = '1mb';
 /** Ingestion batches (up to 1000 events) may be larger than any other body. */
@@ -58,6 +60,8 @@ export async function createApp(
   // An ETag costs a hash of every body, and clients page with cursors, not conditional requests.
   app.set('etag', false);
   app.use(requestIdMiddleware(logger));
+  // Metrics cost a little on every request, so they are only collected when they can be scraped.
+  if (config.metricsToken) app.use(httpMetricsMiddleware(app.get(MetricsService)));
   const eventsParser = express.json({ limit: EVENTS_BODY_LIMIT });
   const defaultParser = express.json({ limit: BODY_LIMIT });
   app.use((req: Request, res: Response, next: NextFunction) =>
