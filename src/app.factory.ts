@@ -28,6 +28,7 @@ export function buildOpenApiDocument(app: NestExpressApplication): OpenAPIObject
         '`{"error":{"code","message","details"}}`. Instants are Unix epoch milliseconds.',
     )
     .setVersion('1')
+    .addServer('/', 'this gateway')
     .addBearerAuth(
       { type: 'http', scheme: 'bearer', description: 'A login JWT from the frontend, or an API key (`wgw_…`).' },
       'bearer',
@@ -40,6 +41,9 @@ export function buildOpenApiDocument(app: NestExpressApplication): OpenAPIObject
       if (typeof capability === 'string') {
         const requirement = `Requires the \`${capability}\` capability.`;
         operation.description = operation.description ? `${operation.description}\n\n${requirement}` : requirement;
+      } else {
+        // Said outright, so that a public route is not mistaken for one that forgot its security.
+        operation.security = [];
       }
     }
   }
