@@ -1,4 +1,5 @@
 import { CreateApiKeys1764000000000 } from './1764000000000-create-api-keys';
+import { CreateSessionsChatsMessages1764000000001 } from './1764000000001-create-sessions-chats-messages';
 
 /** Every migration, in order. Listed explicitly so the build and the tests load the same set. */
-export const MIGRATIONS = [CreateApiKeys1764000000000];
+export const MIGRATIONS = [CreateApiKeys1764000000000, CreateSessionsChatsMessages1764000000001];

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { SessionsModule } from '../sessions/sessions.module';
+import { ProvidersModule } from '../whatsapp/providers/providers.module';
+import { ChatsController } from './chats.controller';
+import { ChatsRepository } from './chats.repository';
+import { ChatsService } from './chats.service';
+
+@Module({
+  imports: [SessionsModule, ProvidersModule],
+  controllers: [ChatsController],
+  providers: [ChatsRepository, ChatsService],
+  exports: [ChatsRepository, ChatsService],
+})
+export class ChatsModule {}

@@ -1,0 +1,95 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { LOGGER } from '../common/logging/logging.module';
+import { decodeCursor, encodeCursor } from '../common/pagination/cursor';
+import { Page, toPage } from '../common/pagination/page';
+import { ProviderName } from '../config/app-config';
+import { isSessionId, sessionNotFound } from '../sessions/session-id';
+import { SessionsRepository } from '../sessions/sessions.repository';
+import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
+import { ChatStateChange } from '../whatsapp/whatsapp-provider';
+import { chatJidOf, chatNotFound } from './chat-id';
+import { ChatDto, toChatDto } from './chat.dto';
+import { ChatListFilter, ChatRow, ChatsRepository, ScopedChat } from './chats.repository';
+import { UpdateChatDto } from './update-chat.dto';
+
+const activityOf = (row: ChatRow): number => (row.last_message_at === null ? -1 : Number(row.last_message_at));
+
+/** The chat a scoped lookup found, or the 404 it calls for. */
+function foundChat(result: ScopedChat): ChatRow {
+  if (!result.sessionFound) throw sessionNotFound();
+  if (!result.chat) throw chatNotFound();
+  return result.chat;
+}
+
+@Injectable()
+export class ChatsService {
+  constructor(
+    private readonly repository: ChatsRepository,
+    private readonly sessions: SessionsRepository,
+    private readonly providers: ProviderRegistry,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Most recent activity first (chats without messages last), ties broken by id. */
+  async list(
+    orgId: string,
+    sessionId: string,
+    query: { limit: number; cursor?: string; archived?: boolean; pinned?: boolean },
+  ): Promise<Page<ChatDto>> {
+    const filter: ChatListFilter = { archived: query.archived, pinned: query.pinned };
+    if (query.cursor) filter.after = decodeCursor<[number, string]>(query.cursor, ['number', 'string']);
+    const rows = isSessionId(sessionId) ? await this.repository.listPage(orgId, sessionId, query.limit + 1, filter) : null;
+    if (!rows) throw sessionNotFound();
+    return toPage(rows, query.limit, toChatDto, (row) => encodeCursor([activityOf(row), row.jid]));
+  }
+
+  async get(orgId: string, sessionId: string, cid: string): Promise<ChatDto> {
+    if (!isSessionId(sessionId)) throw sessionNotFound();
+    return toChatDto(foundChat(await this.repository.findOne(orgId, sessionId, chatJidOf(cid))));
+  }
+
+  /**
+   * Stores archive/pin/mute, then mirrors the change to WhatsApp through the session's provider,
+   * best effort: the stored copy is the answer whether or not the provider manages.
+   */
+  async update(orgId: string, sessionId: string, cid: string, input: UpdateChatDto): Promise<ChatDto> {
+    const change: ChatStateChange = {};
+    if (input.archived !== undefined) change.archived = input.archived;
+    if (input.pinned !== undefined) change.pinned = input.pinned;
+    if (input.unmute === true) change.mutedUntil = null;
+    else if (input.mutedUntil !== undefined) change.mutedUntil = input.mutedUntil;
+    if (Object.keys(change).length === 0) return this.get(orgId, sessionId, cid);
+
+    if (!isSessionId(sessionId)) throw sessionNotFound();
+    const result = await this.repository.updateState(orgId, sessionId, chatJidOf(cid), change);
+    const chat = foundChat(result);
+    this.mirrorToWhatsApp(result.provider!, { id: sessionId, orgId }, chat.jid, change);
+    return toChatDto(chat);
+  }
+
+  /** Deletes the chat and its messages from the stored copy only; WhatsApp is not touched. */
+  async delete(orgId: string, sessionId: string, cid: string): Promise<void> {
+    if (!isSessionId(sessionId)) throw sessionNotFound();
+    const jid = chatJidOf(cid);
+    await this.dataSource.transaction(async (manager) => {
+      // Under the session's write lock, so that a batch being ingested lands wholly before or after.
+      if (!(await this.sessions.lockForWrite(manager.queryRunner!, sessionId, orgId))) throw sessionNotFound();
+      if (!jid || !(await this.repository.delete(manager.queryRunner!, sessionId, jid))) throw chatNotFound();
+    });
+  }
+
+  private mirrorToWhatsApp(
+    providerName: ProviderName,
+    session: { id: string; orgId: string },
+    jid: string,
+    change: ChatStateChange,
+  ): void {
+    Promise.resolve()
+      .then(() => this.providers.get(providerName).applyChatState(session, jid, change))
+      .catch((error: unknown) => this.logger.warn({ err: error, sessionId: session.id, jid }, 'could not apply chat state on WhatsApp'));
+  }
+}

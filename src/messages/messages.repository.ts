@@ -1,0 +1,172 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
+import { MessageStatus, MessageType } from '../whatsapp/gateway-events';
+import { MESSAGE_STATUS_PROGRESS } from './message-status';
+
+/** A message as served; `ts` is bigint and arrives as a string. */
+export interface MessageRow {
+  chat_jid: string;
+  id: string;
+  from_me: boolean;
+  sender_jid: string | null;
+  ts: string;
+  type: MessageType;
+  text: string | null;
+  status: MessageStatus | null;
+}
+
+/** A message as ingestion stores it. */
+export interface MessageWrite {
+  chatJid: string;
+  id: string;
+  fromMe: boolean;
+  senderJid: string | null;
+  ts: number;
+  type: MessageType;
+  text: string | null;
+  status: MessageStatus | null;
+  rawJson: string | null;
+}
+
+/** What receipts, edits and revokes do to a stored message. */
+export interface MessageChange {
+  chatJid: string;
+  id: string;
+  /** Applied only if it is further along than the stored status. */
+  status?: MessageStatus;
+  /** Present when the text is replaced (edit) or cleared (revoke). */
+  text?: string | null;
+  /** A revoked message also loses its provider original. */
+  revoked: boolean;
+}
+
+/** A page or a single message, scoped by organization, session and chat. */
+export interface ScopedMessages {
+  sessionFound: boolean;
+  chatFound: boolean;
+  rows: MessageRow[];
+}
+
+const COLUMN_NAMES = ['id', 'from_me', 'sender_jid', 'ts', 'type', 'text', 'status'];
+const COLUMNS = COLUMN_NAMES.join(', ');
+const M_COLUMNS = COLUMN_NAMES.map((column) => `m.${column}`).join(', ');
+
+/**
+ * The message page query. It checks the session's organization and the chat in the same
+ * statement, and reads the page by keyset on `messages_page_idx`: `(ts, id) < cursor`, newest
+ * first, `LIMIT n + 1`, so every page costs the same whatever its depth. Parameters:
+ * `$1` session, `$2` organization, `$3` chat JID, `$4` limit, then `$5` ts and `$6` id of the
+ * cursor when `withCursor`.
+ */
+export function messagePageSql(withCursor: boolean): string {
+  return `SELECT c.jid AS chat_jid, m.* FROM sessions s
+            LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
+            LEFT JOIN LATERAL (
+              SELECT ${COLUMNS} FROM messages
+               WHERE session_id = $1 AND chat_jid = $3 AND c.jid IS NOT NULL
+                     ${withCursor ? 'AND (ts, id) < ($5, $6)' : ''}
+               ORDER BY ts DESC, id DESC
+               LIMIT $4
+            ) m ON true
+           WHERE s.id = $1 AND s.org_id = $2`;
+}
+
+/** Queries on `messages`. Reads check the organization in the same statement. */
+@Injectable()
+export class MessagesRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Up to `limit` messages of the chat, newest first, after the `(ts, id)` position. */
+  async listPage(
+    orgId: string,
+    sessionId: string,
+    jid: string | null,
+    limit: number,
+    after?: [number, string],
+  ): Promise<ScopedMessages> {
+    const params: unknown[] = [sessionId, orgId, jid, limit];
+    if (after) params.push(after[0], after[1]);
+    return scoped(await this.dataSource.query(messagePageSql(after !== undefined), params));
+  }
+
+  async findOne(orgId: string, sessionId: string, jid: string | null, id: string | null): Promise<ScopedMessages> {
+    const rows: MessageRow[] = await this.dataSource.query(
+      `SELECT c.jid AS chat_jid, ${M_COLUMNS} FROM sessions s
+         LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
+         LEFT JOIN messages m ON m.session_id = c.session_id AND m.chat_jid = c.jid AND m.id = $4
+        WHERE s.id = $1 AND s.org_id = $2`,
+      [sessionId, orgId, jid, id],
+    );
+    return scoped(rows);
+  }
+
+  /**
+   * Inserts or replaces messages in one statement; a message that would not change is not
+   * written. Returns how many were written.
+   */
+  async upsertMany(runner: QueryRunner, sessionId: string, messages: MessageWrite[]): Promise<number> {
+    const result = await runner.query(
+      `INSERT INTO messages AS m (session_id, chat_jid, id, from_me, sender_jid, ts, type, text, status, raw)
+       SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::boolean[], $5::text[], $6::bigint[], $7::text[],
+                                  $8::text[], $9::text[], $10::jsonb[])
+                        AS u(chat_jid, id, from_me, sender_jid, ts, type, text, status, raw)
+       ON CONFLICT (session_id, chat_jid, id) DO UPDATE
+          SET from_me = EXCLUDED.from_me, sender_jid = EXCLUDED.sender_jid, ts = EXCLUDED.ts, type = EXCLUDED.type,
+              text = EXCLUDED.text, status = EXCLUDED.status, raw = EXCLUDED.raw
+        WHERE (m.from_me, m.sender_jid, m.ts, m.type, m.text, m.status, m.raw)
+              IS DISTINCT FROM (EXCLUDED.from_me, EXCLUDED.sender_jid, EXCLUDED.ts, EXCLUDED.type, EXCLUDED.text,
+                                EXCLUDED.status, EXCLUDED.raw)`,
+      [
+        sessionId,
+        messages.map((m) => m.chatJid),
+        messages.map((m) => m.id),
+        messages.map((m) => m.fromMe),
+        messages.map((m) => m.senderJid),
+        messages.map((m) => m.ts),
+        messages.map((m) => m.type),
+        messages.map((m) => m.text),
+        messages.map((m) => m.status),
+        messages.map((m) => m.rawJson),
+      ],
+      true,
+    );
+    return result.affected ?? 0;
+  }
+
+  /** Applies receipts, edits and revokes to stored messages; unknown messages are skipped. */
+  async applyChanges(runner: QueryRunner, sessionId: string, changes: MessageChange[]): Promise<void> {
+    await runner.query(
+      `UPDATE messages m
+          SET status = CASE WHEN n.moves THEN n.status ELSE m.status END,
+              text = CASE WHEN n.set_text THEN n.text ELSE m.text END,
+              raw = CASE WHEN n.revoked THEN NULL ELSE m.raw END
+         FROM (
+           SELECT u.*, u.status IS NOT NULL
+                       AND (m2.status IS NULL OR array_position($8::text[], u.status) > array_position($8::text[], m2.status))
+                       AS moves
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[])
+                  AS u(chat_jid, id, status, set_text, text, revoked)
+             JOIN messages m2 ON m2.session_id = $1 AND m2.chat_jid = u.chat_jid AND m2.id = u.id
+         ) n
+        WHERE m.session_id = $1 AND m.chat_jid = n.chat_jid AND m.id = n.id
+          AND (n.moves OR (n.set_text AND m.text IS DISTINCT FROM n.text) OR (n.revoked AND m.raw IS NOT NULL))`,
+      [
+        sessionId,
+        changes.map((c) => c.chatJid),
+        changes.map((c) => c.id),
+        changes.map((c) => c.status ?? null),
+        changes.map((c) => c.text !== undefined),
+        changes.map((c) => c.text ?? null),
+        changes.map((c) => c.revoked),
+        MESSAGE_STATUS_PROGRESS,
+      ],
+    );
+  }
+}
+
+function scoped(rows: (MessageRow | { chat_jid: null; id: null })[]): ScopedMessages {
+  if (rows.length === 0) return { sessionFound: false, chatFound: false, rows: [] };
+  if (rows[0].chat_jid === null) return { sessionFound: true, chatFound: false, rows: [] };
+  return { sessionFound: true, chatFound: true, rows: rows.filter((row): row is MessageRow => row.id !== null) };
+}

@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
+import { ProviderName } from '../config/app-config';
+import { SessionStatus } from '../whatsapp/gateway-events';
+import { SessionEntity } from './session.entity';
+
+export interface SessionStatusChange {
+  status: SessionStatus;
+  /** Absent leaves the number unchanged; null clears it. */
+  phoneNumber?: string | null;
+}
+
+/** Queries on `sessions`. Every one a client triggers is scoped by `orgId`. */
+@Injectable()
+export class SessionsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  private get repo() {
+    return this.dataSource.getRepository(SessionEntity);
+  }
+
+  async insert(session: SessionEntity): Promise<void> {
+    await this.repo.insert(session);
+  }
+
+  findOwned(orgId: string, id: string): Promise<SessionEntity | null> {
+    return this.repo.findOneBy({ id, orgId });
+  }
+
+  /** A page of an organization's sessions, newest first, after the `(createdAt, id)` position. */
+  listPage(orgId: string, limit: number, after?: { createdAt: Date; id: string }): Promise<SessionEntity[]> {
+    const query = this.repo
+      .createQueryBuilder('s')
+      .where('s.org_id = :orgId', { orgId })
+      .orderBy('s.created_at', 'DESC')
+      .addOrderBy('s.id', 'DESC')
+      .limit(limit);
+    if (after) query.andWhere('(s.created_at, s.id) < (:createdAt, :id)', after);
+    return query.getMany();
+  }
+
+  /** Deletes the session; the foreign keys take its chats, messages and credentials with it. */
+  async delete(orgId: string, id: string): Promise<void> {
+    await this.repo.delete({ id, orgId });
+  }
+
+  /**
+   * Locks the session against other writers of its stored copy (ingestion, chat deletes) until
+   * the transaction ends, and returns its provider; null when there is no such session (of
+   * `orgId`, when given). The lock still lets foreign-key checks and reads through.
+   */
+  async lockForWrite(runner: QueryRunner, id: string, orgId?: string): Promise<ProviderName | null> {
+    const rows = (await runner.query(
+      orgId === undefined
+        ? 'SELECT provider FROM sessions WHERE id = $1 FOR NO KEY UPDATE'
+        : 'SELECT provider FROM sessions WHERE id = $1 AND org_id = $2 FOR NO KEY UPDATE',
+      orgId === undefined ? [id] : [id, orgId],
+    )) as { provider: ProviderName }[];
+    return rows[0]?.provider ?? null;
+  }
+
+  async applyStatus(runner: QueryRunner, id: string, change: SessionStatusChange): Promise<void> {
+    const setsNumber = change.phoneNumber !== undefined;
+    await runner.query(
+      `UPDATE sessions
+          SET status = $2,
+              phone_number = CASE WHEN $3::boolean THEN $4 ELSE phone_number END,
+              updated_at = $5
+        WHERE id = $1
+          AND (status, phone_number) IS DISTINCT FROM ($2, CASE WHEN $3::boolean THEN $4 ELSE phone_number END)`,
+      [id, change.status, setsNumber, change.phoneNumber ?? null, new Date()],
+    );
+  }
+}

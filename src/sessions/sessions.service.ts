@@ -1,0 +1,90 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Logger } from 'pino';
+import { ulid } from 'ulid';
+import { LOGGER } from '../common/logging/logging.module';
+import { decodeCursor, encodeCursor } from '../common/pagination/cursor';
+import { Page, toPage } from '../common/pagination/page';
+import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
+import { SessionEntity } from './session.entity';
+import { SessionDto, toSessionDto } from './session.dto';
+import { isSessionId, sessionNotFound } from './session-id';
+import { SessionsRepository } from './sessions.repository';
+
+/** A logout that has not finished by then is abandoned; the session is deleted regardless. */
+const LOGOUT_TIMEOUT_MS = 5000;
+
+@Injectable()
+export class SessionsService {
+  constructor(
+    private readonly repository: SessionsRepository,
+    private readonly providers: ProviderRegistry,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /**
+   * The organization's session `id`. A malformed id, an unknown one and another organization's
+   * all answer the same 404.
+   */
+  async findOwned(orgId: string, id: string): Promise<SessionEntity> {
+    const session = isSessionId(id) ? await this.repository.findOwned(orgId, id) : null;
+    if (!session) throw sessionNotFound();
+    return session;
+  }
+
+  /** Stores the session, then asks its provider to connect (status arrives as events). */
+  async create(orgId: string, input: { name: string }): Promise<SessionDto> {
+    const provider = this.providers.forNewSessions();
+    // Set here, at millisecond precision, so that page cursors (epoch ms) are exact.
+    const now = new Date();
+    const session: SessionEntity = {
+      id: ulid(),
+      orgId,
+      name: input.name,
+      provider: provider.name,
+      status: 'disconnected',
+      phoneNumber: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.repository.insert(session);
+    try {
+      await provider.connect({ id: session.id, orgId });
+    } catch (error) {
+      this.logger.warn({ err: error, sessionId: session.id }, 'provider could not start the session');
+    }
+    // A provider may already have reported a status.
+    return toSessionDto((await this.repository.findOwned(orgId, session.id)) ?? session);
+  }
+
+  async get(orgId: string, id: string): Promise<SessionDto> {
+    return toSessionDto(await this.findOwned(orgId, id));
+  }
+
+  async list(orgId: string, limit: number, cursor?: string): Promise<Page<SessionDto>> {
+    const after = cursor ? decodeCursor<[number, string]>(cursor, ['number', 'string']) : undefined;
+    const rows = await this.repository.listPage(orgId, limit + 1, after && { createdAt: new Date(after[0]), id: after[1] });
+    return toPage(rows, limit, toSessionDto, (s) => encodeCursor([s.createdAt.getTime(), s.id]));
+  }
+
+  /** Logs the number out (best effort, bounded) and deletes the session with its stored copy. */
+  async delete(orgId: string, id: string): Promise<void> {
+    const session = await this.findOwned(orgId, id);
+    await this.logoutBestEffort(session);
+    await this.repository.delete(orgId, session.id);
+  }
+
+  private async logoutBestEffort(session: SessionEntity): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const logout = this.providers.get(session.provider).logout(session.id);
+      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), LOGOUT_TIMEOUT_MS)));
+      if ((await Promise.race([logout, timeout])) === 'timeout') {
+        this.logger.warn({ sessionId: session.id }, 'logout did not finish in time; deleting the session anyway');
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, sessionId: session.id }, 'logout failed; deleting the session anyway');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { ConflictError } from '../../common/errors/app-error';
+import { AppConfig } from '../../config/app-config';
+import { ProviderRegistry } from '../providers/provider-registry';
+import { OutgoingText, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
+
+const SEND_TIMEOUT_MS = 5000;
+
+/**
+ * A connector service outside this process holds the WhatsApp connection: it pushes events to
+ * `POST /sessions/{sid}/events` (status included) and takes sends at `WA_EXTERNAL_SEND_URL`.
+ * Connecting, pairing and chat state are therefore the connector's business.
+ */
+@Injectable()
+export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
+  readonly name = 'external';
+  private readonly sendUrl?: string;
+
+  constructor(
+    private readonly registry: ProviderRegistry,
+    config: AppConfig,
+  ) {
+    super();
+    this.sendUrl = config.waExternalSendUrl;
+  }
+
+  onModuleInit(): void {
+    this.registry.register(this);
+  }
+
+  connect(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  disconnect(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  logout(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  currentQr(): PairingQr | null {
+    return null;
+  }
+
+  requestPairingCode(): Promise<string> {
+    return Promise.reject(new ConflictError('an external session is paired by its connector'));
+  }
+
+  canSend(): boolean {
+    return this.sendUrl !== undefined;
+  }
+
+  /** One attempt, no retry: a 2xx within 5 s means sent, anything else failed. */
+  async send(session: ProviderSession, chatJid: string, message: OutgoingText): Promise<void> {
+    if (!this.sendUrl) throw new ConflictError('no connector is configured to send for external sessions');
+    const response = await fetch(this.sendUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': message.id },
+      body: JSON.stringify({
+        sessionId: session.id,
+        chatId: chatJid,
+        message: { id: message.id, type: message.type, text: message.text },
+      }),
+      signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+    });
+    // The body is not needed; reading it to the end frees the connection.
+    await response.arrayBuffer().catch(() => undefined);
+    if (!response.ok) throw new Error(`the connector answered ${response.status}`);
+  }
+
+  applyChatState(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * WhatsApp JIDs the stored copy accepts as chats: direct (`<digits>@s.whatsapp.net`), group
+ * (`<digits>@g.us` or the older `<digits>-<digits>@g.us`) and hidden-number users
+ * (`<digits>@lid`). Broadcast lists, status updates (`status@broadcast`) and newsletters are not
+ * chats of this API: a provider leaves them out before ingesting.
+ */
+const CHAT_JID = /^(?:[0-9]{1,24}@s\.whatsapp\.net|[0-9]{1,24}(?:-[0-9]{1,24})?@g\.us|[0-9]{1,24}@lid)$/;
+/** A person: who sent a message in a group or a direct chat. */
+const USER_JID = /^[0-9]{1,24}@(?:s\.whatsapp\.net|lid)$/;
+
+export type ChatType = 'direct' | 'group';
+
+export function isChatJid(value: unknown): value is string {
+  return typeof value === 'string' && CHAT_JID.test(value);
+}
+
+export function isUserJid(value: unknown): value is string {
+  return typeof value === 'string' && USER_JID.test(value);
+}
+
+/** The type of a chat, from its JID (which `isChatJid` accepted). */
+export function chatTypeOf(jid: string): ChatType {
+  return jid.endsWith('@g.us') ? 'group' : 'direct';
+}
