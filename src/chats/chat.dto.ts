@@ -25,19 +25,25 @@ export class ChatDto {
   /** @example true */
   pinned!: boolean;
 
-  /**
-   * Epoch ms until which the chat is muted, -1 for muted with no end, null when not muted.
-   * @example 1732486400000
-   */
+  @ApiProperty({
+    type: 'integer',
+    format: 'int64',
+    nullable: true,
+    description: 'Epoch ms until which the chat is muted, -1 for muted with no end, null when not muted.',
+    example: 1732486400000,
+  })
   mutedUntil!: number | null;
 
-  /** @example 2 */
+  @ApiProperty({ type: 'integer', minimum: 0, example: 2 })
   unreadCount!: number;
 
-  /**
-   * Epoch ms of the newest stored message; null when no message is stored.
-   * @example 1732400000000
-   */
+  @ApiProperty({
+    type: 'integer',
+    format: 'int64',
+    nullable: true,
+    description: 'Epoch ms of the newest stored message; null when no message is stored.',
+    example: 1732400000000,
+  })
   lastMessageAt!: number | null;
 }
 

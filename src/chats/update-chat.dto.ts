@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsBoolean, IsInt, Max, Min, ValidateIf } from 'class-validator';
 
 /** Optional, but `null` is a wrong type, not an absent field. */
@@ -21,10 +22,13 @@ export class UpdateChatDto {
   @IsBoolean()
   pinned?: boolean;
 
-  /**
-   * Mute until this instant (epoch ms); -1 mutes with no end.
-   * @example 1732486400000
-   */
+  @ApiProperty({
+    required: false,
+    type: 'integer',
+    format: 'int64',
+    description: 'Mute until this instant (epoch ms); -1 mutes with no end.',
+    example: 1732486400000,
+  })
   @IfPresent()
   @IsInt()
   @Min(-1)

@@ -28,10 +28,7 @@ export class MessageDto {
    */
   senderId!: string | null;
 
-  /**
-   * When it was sent, epoch ms.
-   * @example 1732400000000
-   */
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'When it was sent, epoch ms.', example: 1732400000000 })
   timestamp!: number;
 
   @ApiProperty({ enum: MESSAGE_TYPES, example: 'text' })

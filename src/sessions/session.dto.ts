@@ -27,16 +27,15 @@ export class SessionDto {
   @ApiProperty({ enum: PROVIDER_NAMES, description: 'How the number is connected.', example: 'external' })
   provider!: ProviderName;
 
-  /**
-   * Epoch ms.
-   * @example 1732400000000
-   */
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Epoch ms.', example: 1732400000000 })
   createdAt!: number;
 
-  /**
-   * Epoch ms of the last change (status, number).
-   * @example 1732400000000
-   */
+  @ApiProperty({
+    type: 'integer',
+    format: 'int64',
+    description: 'Epoch ms of the last change (status, number).',
+    example: 1732400000000,
+  })
   updatedAt!: number;
 }
 

@@ -39,13 +39,15 @@ export class IngestedChatDto {
   @ApiProperty({
     required: false,
     nullable: true,
+    type: 'integer',
+    format: 'int64',
     minimum: -1,
     description: 'Epoch ms; -1 is muted with no end, null not muted.',
     example: null,
   })
   mutedUntil?: number | null;
 
-  @ApiProperty({ required: false, minimum: 0, maximum: 2147483647, example: 0 })
+  @ApiProperty({ required: false, type: 'integer', minimum: 0, maximum: 2147483647, example: 0 })
   unreadCount?: number;
 }
 
@@ -76,7 +78,7 @@ export class IngestedMessageDto {
   })
   senderId?: string | null;
 
-  @ApiProperty({ minimum: 0, description: 'Epoch ms.', example: 1732400000000 })
+  @ApiProperty({ type: 'integer', format: 'int64', minimum: 0, description: 'Epoch ms.', example: 1732400000000 })
   timestamp!: number;
 
   @ApiProperty({ enum: MESSAGE_TYPES, example: 'text' })
@@ -150,9 +152,6 @@ export class IngestEventsDto {
 }
 
 export class IngestResultDto {
-  /**
-   * The number of events in the batch, all applied.
-   * @example 3
-   */
+  @ApiProperty({ type: 'integer', description: 'The number of events in the batch, all applied.', example: 5 })
   accepted!: number;
 }

@@ -2,6 +2,7 @@ import { ChatWrite } from '../../chats/chats.repository';
 import { MessageChange, MessageWrite } from '../../messages/messages.repository';
 import { furtherStatus } from '../../messages/message-status';
 import { SessionStatusChange } from '../../sessions/sessions.repository';
+import { MessageStatus } from '../gateway-events';
 import { chatTypeOf } from '../jid';
 import { ValidEvent } from './event-validation';
 
@@ -37,7 +38,31 @@ class StepBuilder {
     return chat;
   }
 
-  messageChange(chatJid: string, id: string): MessageChange {
+  // A receipt, edit or revoke of a message this step upserts goes into that upsert (so that a
+  // replayed batch writes nothing); otherwise it is a change to the stored message.
+
+  receipt(chatJid: string, id: string, status: MessageStatus): void {
+    const write = this.messages.get(messageKey(chatJid, id));
+    if (write) write.status = furtherStatus(write.status ?? undefined, status);
+    else {
+      const change = this.change(chatJid, id);
+      change.status = furtherStatus(change.status, status);
+    }
+  }
+
+  newText(chatJid: string, id: string, text: string | null, revoked: boolean): void {
+    const write = this.messages.get(messageKey(chatJid, id));
+    if (write) {
+      write.text = text;
+      if (revoked) write.rawJson = null;
+    } else {
+      const change = this.change(chatJid, id);
+      change.text = text;
+      change.revoked ||= revoked;
+    }
+  }
+
+  private change(chatJid: string, id: string): MessageChange {
     const key = messageKey(chatJid, id);
     let change = this.messageChanges.get(key);
     if (!change) this.messageChanges.set(key, (change = { chatJid, id, revoked: false }));
@@ -59,10 +84,9 @@ class StepBuilder {
 
 /**
  * Turns a batch into as few steps as its order allows, with the same outcome as applying the
- * events one by one. A step's fixed write order only goes wrong in two cases, which start a new
- * step: a `chat.delete` after something in the step that touched that chat, and a
- * `message.upsert` after a change to that same message. Within a step, writes to the same row are
- * folded (one INSERT … ON CONFLICT cannot touch a row twice).
+ * events one by one. Within a step, writes to the same row are folded in event order (one
+ * INSERT … ON CONFLICT cannot touch a row twice). A step's fixed write order only goes wrong for a
+ * `chat.delete` after an upsert that touched that chat in the step, so that starts a new step.
  */
 export function planIngestion(events: readonly ValidEvent[]): IngestionStep[] {
   const steps: IngestionStep[] = [];
@@ -87,7 +111,8 @@ export function planIngestion(events: readonly ValidEvent[]): IngestionStep[] {
       case 'message.upsert': {
         const m = event.message;
         const key = messageKey(m.chatId, m.id);
-        if (step.messageChanges.has(key)) startStep();
+        // The upsert replaces everything an earlier change in this step would have touched.
+        step.messageChanges.delete(key);
         step.chat(m.chatId);
         step.messages.set(key, {
           chatJid: m.chatId,
@@ -102,20 +127,15 @@ export function planIngestion(events: readonly ValidEvent[]): IngestionStep[] {
         });
         break;
       }
-      case 'message.status': {
-        const change = step.messageChange(event.chatId, event.messageId);
-        change.status = furtherStatus(change.status, event.status);
+      case 'message.status':
+        step.receipt(event.chatId, event.messageId, event.status);
         break;
-      }
       case 'message.edit':
-        step.messageChange(event.chatId, event.messageId).text = event.text;
+        step.newText(event.chatId, event.messageId, event.text, false);
         break;
-      case 'message.revoke': {
-        const change = step.messageChange(event.chatId, event.messageId);
-        change.text = null;
-        change.revoked = true;
+      case 'message.revoke':
+        step.newText(event.chatId, event.messageId, null, true);
         break;
-      }
       case 'session.status': {
         const phoneNumber = event.phoneNumber !== undefined ? event.phoneNumber : step.session?.phoneNumber;
         step.session = phoneNumber === undefined ? { status: event.status } : { status: event.status, phoneNumber };

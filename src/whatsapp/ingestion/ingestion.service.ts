@@ -37,7 +37,7 @@ export class IngestionService {
    * session does not exist and `ValidationError` (`details.index` names the event) when an event
    * is invalid; nothing is written then.
    */
-  ingest(sessionId: string, events: readonly GatewayEvent[]): Promise<IngestionResult> {
+  async ingest(sessionId: string, events: readonly GatewayEvent[]): Promise<IngestionResult> {
     return this.apply(sessionId, undefined, validateEvents(events, 'provider'));
   }
 

@@ -1,0 +1,86 @@
+import { validateEvents } from '../../src/whatsapp/ingestion/event-validation';
+import { planIngestion } from '../../src/whatsapp/ingestion/ingestion-plan';
+
+const A = '6281111111111@s.whatsapp.net';
+const B = '120363000000000002@g.us';
+
+const msg = (chatId: string, id: string, timestamp: number, extra: Record<string, unknown> = {}) => ({
+  type: 'message.upsert',
+  message: { id, chatId, fromMe: true, timestamp, type: 'text', text: `t-${id}-${timestamp}`, status: 'sent', ...extra },
+});
+
+const plan = (events: unknown[]) => planIngestion(validateEvents(events, 'provider'));
+
+describe('ingestion plan', () => {
+  it('puts an ordinary batch in one step, with the chats its messages need', () => {
+    const steps = plan([msg(A, 'm1', 1), msg(B, 'm2', 2), { type: 'chat.upsert', chat: { id: B, name: 'Group' } }]);
+    expect(steps).toHaveLength(1);
+    expect(steps[0].chats).toEqual([
+      { jid: A, type: 'direct' },
+      { jid: B, type: 'group', name: 'Group' },
+    ]);
+    expect(steps[0].chatsWithFields).toEqual([{ jid: B, type: 'group', name: 'Group' }]);
+    expect(steps[0].messages.map((m) => m.id)).toEqual(['m1', 'm2']);
+  });
+
+  it('folds writes to the same row, the later one winning', () => {
+    const [step] = plan([
+      msg(A, 'm1', 1),
+      msg(A, 'm1', 5),
+      { type: 'chat.upsert', chat: { id: A, name: 'first', pinned: true } },
+      { type: 'chat.upsert', chat: { id: A, name: null } },
+      { type: 'session.status', status: 'connecting', phoneNumber: '6281111111111' },
+      { type: 'session.status', status: 'connected' },
+    ]);
+    expect(step.messages).toEqual([expect.objectContaining({ id: 'm1', ts: 5 })]);
+    expect(step.chats).toEqual([{ jid: A, type: 'direct', name: null, pinned: true }]);
+    expect(step.session).toEqual({ status: 'connected', phoneNumber: '6281111111111' });
+  });
+
+  it('starts a new step for a chat delete after a write to that chat, not before', () => {
+    const steps = plan([{ type: 'chat.delete', chatId: A }, msg(A, 'm1', 1), msg(B, 'm2', 2), { type: 'chat.delete', chatId: A }, msg(A, 'm3', 3)]);
+    expect(steps).toHaveLength(2);
+    expect(steps[0]).toMatchObject({ deletedChats: [A], messages: [{ id: 'm1' }, { id: 'm2' }] });
+    expect(steps[1]).toMatchObject({ deletedChats: [A], messages: [{ id: 'm3' }] });
+  });
+
+  it('folds receipts, edits and revokes into an upsert of the same step, and an upsert replaces earlier changes', () => {
+    const [step, ...rest] = plan([
+      { type: 'message.status', chatId: A, messageId: 'm1', status: 'played' },
+      { type: 'message.edit', chatId: A, messageId: 'm1', text: 'lost' },
+      { ...msg(A, 'm1', 1, { status: null }), raw: { a: 1 } },
+      { type: 'message.status', chatId: A, messageId: 'm1', status: 'read' },
+      { type: 'message.status', chatId: A, messageId: 'm1', status: 'delivered' },
+      { ...msg(A, 'm2', 2), raw: { b: 2 } },
+      { type: 'message.edit', chatId: A, messageId: 'm2', text: 'edited' },
+      { type: 'message.revoke', chatId: A, messageId: 'm2' },
+    ]);
+    expect(rest).toEqual([]);
+    expect(step.messageChanges).toEqual([]);
+    expect(step.messages).toEqual([
+      expect.objectContaining({ id: 'm1', status: 'read', text: 't-m1-1', rawJson: '{"a":1}' }),
+      expect.objectContaining({ id: 'm2', status: 'sent', text: null, rawJson: null }),
+    ]);
+  });
+
+  it('folds changes to stored messages: receipts forward only, edits and revokes in order', () => {
+    const [step] = plan([
+      { type: 'message.status', chatId: A, messageId: 'm1', status: 'read' },
+      { type: 'message.status', chatId: A, messageId: 'm1', status: 'delivered' },
+      { type: 'message.edit', chatId: A, messageId: 'm1', text: 'edited' },
+      { type: 'message.revoke', chatId: A, messageId: 'm2' },
+      { type: 'message.edit', chatId: A, messageId: 'm3', text: 'edited' },
+      { type: 'message.revoke', chatId: A, messageId: 'm3' },
+    ]);
+    expect(step.messageChanges).toEqual([
+      { chatJid: A, id: 'm1', status: 'read', text: 'edited', revoked: false },
+      { chatJid: A, id: 'm2', text: null, revoked: true },
+      { chatJid: A, id: 'm3', text: null, revoked: true },
+    ]);
+    expect(step.chats).toEqual([]);
+  });
+
+  it('plans nothing for no events', () => {
+    expect(plan([])).toEqual([]);
+  });
+});
