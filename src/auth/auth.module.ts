@@ -1,14 +1,22 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKeyEntity } from './api-keys/api-key.entity';
-import { ApiKeysRepository } from './api-keys/api-keys.repository';
-import { ApiKeysService } from './api-keys/api-keys.service';
+import { ApiKeysController } from './api-keys/api-keys.controller';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuthenticationService } from './authentication.service';
 import { CapabilityGuard } from './capability.guard';
+import { JwtLoginService } from './jwt/jwt-login.service';
+import { RateLimitService } from './rate-limit/rate-limit.service';
 
+/** Who may call what: credentials (API keys, login JWTs), rate limits and the global guard. */
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKeyEntity])],
-  providers: [ApiKeysRepository, ApiKeysService, { provide: APP_GUARD, useClass: CapabilityGuard }],
-  exports: [ApiKeysService],
+  imports: [ApiKeysModule],
+  controllers: [ApiKeysController],
+  providers: [
+    JwtLoginService,
+    AuthenticationService,
+    RateLimitService,
+    { provide: APP_GUARD, useClass: CapabilityGuard },
+  ],
+  exports: [ApiKeysModule],
 })
 export class AuthModule {}

@@ -3,7 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ApiKeyEntity } from './api-key.entity';
 
-/** Queries on `api_keys`. Every one that reads or changes keys is scoped by `orgId`. */
+/**
+ * Queries on `api_keys`. Every one that reads or changes keys is scoped by `orgId`; only the
+ * operator CLI passes none, to reach every organization.
+ */
 @Injectable()
 export class ApiKeysRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -24,26 +27,38 @@ export class ApiKeysRepository {
       .getOne();
   }
 
-  /** A page of an organization's active keys, newest first, after the `(createdAt, id)` position. */
-  listPage(orgId: string, limit: number, after?: { createdAt: Date; id: string }): Promise<ApiKeyEntity[]> {
+  /**
+   * A page of active keys, newest first, after the `(createdAt, id)` position: the organization's,
+   * or every organization's when `orgId` is undefined (the operator CLI only).
+   */
+  listPage(
+    orgId: string | undefined,
+    limit: number,
+    after?: { createdAt: Date; id: string },
+  ): Promise<ApiKeyEntity[]> {
     const query = this.repo
       .createQueryBuilder('k')
-      .where('k.org_id = :orgId AND k.revoked_at IS NULL', { orgId })
+      .where('k.revoked_at IS NULL')
       .orderBy('k.created_at', 'DESC')
       .addOrderBy('k.id', 'DESC')
       .limit(limit);
+    if (orgId !== undefined) query.andWhere('k.org_id = :orgId', { orgId });
     if (after) query.andWhere('(k.created_at, k.id) < (:createdAt, :id)', after);
     return query.getMany();
   }
 
-  /** Revokes an organization's active key; false when there is no such key. */
-  async revoke(orgId: string, id: string): Promise<boolean> {
-    const result = await this.repo
+  /**
+   * Revokes an active key of the organization (of any organization when `orgId` is undefined:
+   * the operator CLI only); false when there is no such key.
+   */
+  async revoke(id: string, orgId: string | undefined): Promise<boolean> {
+    const query = this.repo
       .createQueryBuilder()
       .update()
       .set({ revokedAt: () => 'now()' })
-      .where('org_id = :orgId AND id = :id AND revoked_at IS NULL', { orgId, id })
-      .execute();
+      .where('id = :id AND revoked_at IS NULL', { id });
+    if (orgId !== undefined) query.andWhere('org_id = :orgId', { orgId });
+    const result = await query.execute();
     return (result.affected ?? 0) > 0;
   }
 

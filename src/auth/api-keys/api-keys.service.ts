@@ -8,8 +8,9 @@ import { decodeCursor, encodeCursor } from '../../common/pagination/cursor';
 import { Page, toPage } from '../../common/pagination/page';
 import { Caller } from '../caller.decorator';
 import { Capability } from '../capability';
+import { ApiKeyDto, CreatedApiKeyDto, toApiKeyDto } from './api-key.dto';
 import { ApiKeyEntity } from './api-key.entity';
-import { generateApiKey, hashApiKey, isWellFormedApiKey } from './api-key-format';
+import { generateApiKey, hashApiKey, isApiKeyId, isWellFormedApiKey } from './api-key-format';
 import { ApiKeysRepository } from './api-keys.repository';
 
 /**
@@ -20,17 +21,9 @@ const CACHE_TTL_MS = 4000;
 const CACHE_MAX_ENTRIES = 10_000;
 const LAST_USED_FLUSH_MS = 10_000;
 
-export interface ApiKeyView {
-  id: string;
-  name: string;
-  capabilities: Capability[];
-  prefix: string;
-  createdAt: number;
-  lastUsedAt: number | null;
-}
-
-export interface CreatedApiKey extends Omit<ApiKeyView, 'lastUsedAt'> {
-  key: string;
+/** What the operator CLI lists: a key with its organization. */
+export interface OperatorApiKeyView extends ApiKeyDto {
+  orgId: string;
 }
 
 interface CachedKey {
@@ -39,16 +32,7 @@ interface CachedKey {
   expiresAt: number;
 }
 
-function toView(key: ApiKeyEntity): ApiKeyView {
-  return {
-    id: key.id,
-    name: key.name,
-    capabilities: key.capabilities,
-    prefix: key.prefix,
-    createdAt: key.createdAt.getTime(),
-    lastUsedAt: key.lastUsedAt ? key.lastUsedAt.getTime() : null,
-  };
-}
+const keyNotFound = (): NotFoundError => new NotFoundError('api key not found');
 
 @Injectable()
 export class ApiKeysService implements OnModuleDestroy, BeforeApplicationShutdown {
@@ -68,7 +52,7 @@ export class ApiKeysService implements OnModuleDestroy, BeforeApplicationShutdow
     orgId: string,
     input: { name: string; capabilities: Capability[] },
     grantor?: Caller,
-  ): Promise<CreatedApiKey> {
+  ): Promise<CreatedApiKeyDto> {
     if (grantor) {
       const missing = input.capabilities.filter((c) => !grantor.capabilities.includes(c));
       if (missing.length > 0) {
@@ -89,29 +73,35 @@ export class ApiKeysService implements OnModuleDestroy, BeforeApplicationShutdow
       revokedAt: null,
     };
     await this.repository.insert(entity);
-    const { lastUsedAt: _unused, ...view } = toView(entity);
+    const { lastUsedAt: _unused, ...view } = toApiKeyDto(entity);
     return { ...view, key: generated.key };
   }
 
-  async list(orgId: string, limit: number, cursor?: string): Promise<Page<ApiKeyView>> {
-    const after = cursor ? decodeCursor<[number, string]>(cursor, ['number', 'string']) : undefined;
-    const rows = await this.repository.listPage(
-      orgId,
-      limit + 1,
-      after && { createdAt: new Date(after[0]), id: after[1] },
-    );
-    return toPage(rows, limit, toView, (k) => encodeCursor([k.createdAt.getTime(), k.id]));
+  /** A page of the organization's active keys, newest first. */
+  list(orgId: string, limit: number, cursor?: string): Promise<Page<ApiKeyDto>> {
+    return this.page(orgId, limit, cursor, toApiKeyDto);
   }
 
-  async revoke(orgId: string, id: string): Promise<void> {
-    if (!(await this.repository.revoke(orgId, id))) throw new NotFoundError('api key not found');
-    for (const [hash, cached] of this.cache) {
-      if (cached.caller.subject === id) this.cache.delete(hash);
-    }
+  /** Revokes one of the organization's keys; another organization's key is "not found". */
+  revoke(orgId: string, id: string): Promise<void> {
+    return this.revokeScoped(id, orgId);
   }
 
-  /** The caller a key stands for, or null when it is malformed, unknown or revoked. */
-  async authenticate(token: string): Promise<Caller | null> {
+  /** The operator's view (CLI): one organization's keys, or every organization's. */
+  listForOperator(orgId: string | undefined, limit: number, cursor?: string): Promise<Page<OperatorApiKeyView>> {
+    return this.page(orgId, limit, cursor, (key) => ({ ...toApiKeyDto(key), orgId: key.orgId }));
+  }
+
+  /** The operator's revocation (CLI): by id alone, or only within `orgId` when given. */
+  revokeForOperator(id: string, orgId?: string): Promise<void> {
+    return this.revokeScoped(id, orgId);
+  }
+
+  /**
+   * The caller a key stands for, or null when it is malformed, unknown or revoked. `offline`
+   * answers from the cache only: no database query.
+   */
+  async authenticate(token: string, offline = false): Promise<Caller | null> {
     if (!isWellFormedApiKey(token)) return null;
     const hash = hashApiKey(token);
     const cacheKey = hash.toString('base64');
@@ -121,6 +111,7 @@ export class ApiKeysService implements OnModuleDestroy, BeforeApplicationShutdow
       this.lastUsed.set(cached.caller.subject, new Date(now));
       return cached.caller;
     }
+    if (offline) return null;
     const key = await this.repository.findActiveByHash(hash);
     if (!key || !timingSafeEqual(key.secretHash, hash)) {
       this.cache.delete(cacheKey);
@@ -152,5 +143,27 @@ export class ApiKeysService implements OnModuleDestroy, BeforeApplicationShutdow
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.flushLastUsed();
+  }
+
+  private async page<T>(
+    orgId: string | undefined,
+    limit: number,
+    cursor: string | undefined,
+    map: (key: ApiKeyEntity) => T,
+  ): Promise<Page<T>> {
+    const after = cursor ? decodeCursor<[number, string]>(cursor, ['number', 'string']) : undefined;
+    const rows = await this.repository.listPage(
+      orgId,
+      limit + 1,
+      after && { createdAt: new Date(after[0]), id: after[1] },
+    );
+    return toPage(rows, limit, map, (k) => encodeCursor([k.createdAt.getTime(), k.id]));
+  }
+
+  private async revokeScoped(id: string, orgId: string | undefined): Promise<void> {
+    if (!isApiKeyId(id) || !(await this.repository.revoke(id, orgId))) throw keyNotFound();
+    for (const [hash, cached] of this.cache) {
+      if (cached.caller.subject === id) this.cache.delete(hash);
+    }
   }
 }
