@@ -15,7 +15,7 @@ interface RouteAccess {
 const joinPath = (...parts: string[]): string =>
   `/${parts.map((p) => p.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/')}`;
 
-const asArray = (value: unknown): string[] => (Array.isArray(value) ? (value as string[]) : [String(value ?? '')]);
+const asArray = (value: unknown): string[] => (Array.isArray(value) ? (value as string[]) : [typeof value === 'string' ? value : '']);
 
 /** Every route Nest registered from a controller, with what it declares about access. */
 function nestRoutes(t: TestApp): RouteAccess[] {
