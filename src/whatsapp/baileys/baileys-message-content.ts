@@ -1,0 +1,91 @@
+import type { proto } from 'baileys';
+import { MessageType } from '../gateway-events';
+
+type Content = proto.IMessage;
+
+/** Envelopes around the real content: disappearing, view-once, captioned document, edit, etc. */
+const WRAPPERS = [
+  'ephemeralMessage',
+  'viewOnceMessage',
+  'viewOnceMessageV2',
+  'viewOnceMessageV2Extension',
+  'documentWithCaptionMessage',
+  'editedMessage',
+  'associatedChildMessage',
+  'groupStatusMessage',
+  'groupStatusMessageV2',
+  'groupMentionedMessage',
+  'botInvokeMessage',
+  'lottieStickerMessage',
+  'deviceSentMessage',
+] as const satisfies readonly (keyof Content)[];
+
+/** WhatsApp nests wrappers at most a few deep; the bound keeps a hostile payload from looping. */
+const MAX_UNWRAP_DEPTH = 5;
+
+/** The innermost content of a message, with every wrapper removed. */
+export function unwrapContent(content: Content | null | undefined): Content | null {
+  let current = content ?? null;
+  for (let depth = 0; current && depth < MAX_UNWRAP_DEPTH; depth += 1) {
+    const wrapper = WRAPPERS.find((name) => current?.[name]);
+    if (!wrapper) break;
+    current = current[wrapper]?.message ?? null;
+  }
+  return current;
+}
+
+export interface ContentSummary {
+  type: MessageType;
+  text: string | null;
+}
+
+function text(value: string | null | undefined): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/**
+ * What a person sees of a message: its contract type and text (the text itself, a caption, a
+ * contact's name, a reaction's emoji). Null when the content is signalling that no one sees
+ * (protocol messages, key distribution, poll votes, keep-in-chat marks): those are not messages
+ * of the stored copy.
+ */
+export function summarizeContent(content: Content | null | undefined): ContentSummary | null {
+  const c = unwrapContent(content);
+  if (!c) return null;
+  if (c.conversation !== undefined && c.conversation !== null) return { type: 'text', text: text(c.conversation) };
+  if (c.extendedTextMessage) return { type: 'text', text: text(c.extendedTextMessage.text) };
+  if (c.imageMessage) return { type: 'image', text: text(c.imageMessage.caption) };
+  if (c.videoMessage) return { type: 'video', text: text(c.videoMessage.caption) };
+  if (c.ptvMessage) return { type: 'video', text: text(c.ptvMessage.caption) };
+  if (c.audioMessage) return { type: 'audio', text: null };
+  if (c.documentMessage) return { type: 'document', text: text(c.documentMessage.caption) };
+  if (c.stickerMessage) return { type: 'sticker', text: null };
+  if (c.locationMessage || c.liveLocationMessage) return { type: 'location', text: null };
+  if (c.contactMessage) return { type: 'contact', text: text(c.contactMessage.displayName) };
+  if (c.contactsArrayMessage) return { type: 'contact', text: text(c.contactsArrayMessage.displayName) };
+  if (c.reactionMessage) return { type: 'reaction', text: text(c.reactionMessage.text) };
+  if (isSignalling(c)) return null;
+  return { type: 'unknown', text: null };
+}
+
+/** True when no key of the content is one a person would see. */
+function isSignalling(c: Content): boolean {
+  const SIGNALLING: readonly string[] = [
+    'protocolMessage',
+    'senderKeyDistributionMessage',
+    'fastRatchetKeySenderKeyDistributionMessage',
+    'messageContextInfo',
+    'pollUpdateMessage',
+    'keepInChatMessage',
+    'encReactionMessage',
+    'encEventResponseMessage',
+    'pinInChatMessage',
+  ];
+  const present = Object.keys(c).filter((key) => (c as Record<string, unknown>)[key] != null);
+  return present.every((key) => SIGNALLING.includes(key));
+}
+
+/** The text of an edited message's new content (text, or a media caption). */
+export function editedText(content: Content | null | undefined): string | null {
+  return summarizeContent(content)?.text ?? null;
+}

@@ -1,0 +1,259 @@
+import { Logger } from 'pino';
+import { AppError } from '../../common/errors/app-error';
+import { isDatabaseUnavailable } from '../../common/errors/database-errors';
+import { GatewayEvent } from '../gateway-events';
+import { BaileysClock, InterruptibleSleep } from './baileys-clock';
+import { BaileysEventSink } from './baileys-event-sink';
+import { backoffDelay } from './baileys-reconnect-policy';
+import { BaileysTuning } from './baileys-tuning';
+
+/** `history` is bulk backfill (given up first under pressure); `live` is what happens now. */
+export type EventOrigin = 'history' | 'live';
+
+/**
+ * What a failed write means: `retry` (the database is busy or away: the same batch again, later),
+ * `reject` (the batch itself is refused: find and drop the offending event), `session-gone` (the
+ * session was deleted: nothing of this batch can land).
+ */
+export type WriteFailure = 'retry' | 'reject' | 'session-gone';
+
+/** SQLSTATEs of a query that may well succeed when tried again. */
+const TRANSIENT_SQLSTATE = /^(40001|40P01|55P03|57014|53)/;
+/** SQLSTATE classes of data the statement refuses: retrying the same data fails the same way. */
+const REJECTED_SQLSTATE = /^(22|23|42)/;
+
+function sqlStateOf(error: unknown): string | null {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+}
+
+export function classifyWriteFailure(error: unknown): WriteFailure {
+  if (error instanceof AppError) {
+    if (error.code === 'not_found') return 'session-gone';
+    return error.code === 'unavailable' || error.code === 'rate_limited' ? 'retry' : 'reject';
+  }
+  if (isDatabaseUnavailable(error)) return 'retry';
+  const state = sqlStateOf(error);
+  if (state && TRANSIENT_SQLSTATE.test(state)) return 'retry';
+  if (state && REJECTED_SQLSTATE.test(state)) return 'reject';
+  // A programming error in the write path will fail again however long we wait.
+  if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError) return 'reject';
+  return 'retry';
+}
+
+interface Chunk {
+  events: GatewayEvent[];
+  origin: EventOrigin;
+}
+
+function describe(event: GatewayEvent): Record<string, unknown> {
+  switch (event.type) {
+    case 'message.upsert':
+      return { type: event.type, chatId: event.message.chatId, messageId: event.message.id };
+    case 'message.status':
+    case 'message.edit':
+    case 'message.revoke':
+      return { type: event.type, chatId: event.chatId, messageId: event.messageId };
+    case 'chat.upsert':
+      return { type: event.type, chatId: event.chat.id };
+    case 'chat.delete':
+      return { type: event.type, chatId: event.chatId };
+    case 'session.status':
+      return { type: event.type, status: event.status };
+  }
+}
+
+/**
+ * One session's events on their way to the ingestion service: in order, in batches of at most
+ * `maxBatchEvents`, each batch retried with capped backoff until the database takes it. Events
+ * that arrive while a batch is being written are batched together for the next write.
+ *
+ * Memory is bounded: past `maxQueuedEvents` waiting events, the oldest history chunks are given
+ * up first (history can be synced again; live events cannot), then the oldest live ones, and
+ * every event given up is counted in an error log line. An event that the ingestion service
+ * refuses (validation, constraint) is isolated by halving its batch and dropped alone, logged,
+ * so that it cannot block the session forever.
+ */
+export class SessionWriteQueue {
+  private readonly pending: Chunk[] = [];
+  private pendingCount = 0;
+  private inFlight = 0;
+  private running = false;
+  private closed = false;
+  private lingerTimer: unknown = null;
+  private idleWaiters: (() => void)[] = [];
+  private readonly sleeper: InterruptibleSleep;
+
+  constructor(
+    private readonly sessionId: string,
+    private readonly sink: BaileysEventSink,
+    private readonly tuning: BaileysTuning,
+    private readonly clock: BaileysClock,
+    private readonly logger: Logger,
+  ) {
+    this.sleeper = new InterruptibleSleep(clock);
+  }
+
+  /** Events waiting or being written. */
+  get size(): number {
+    return this.pendingCount + this.inFlight;
+  }
+
+  push(events: readonly GatewayEvent[], origin: EventOrigin): void {
+    if (this.closed || events.length === 0) return;
+    // Chunks no larger than a batch, so that giving up history under pressure is fine-grained.
+    for (let start = 0; start < events.length; start += this.tuning.maxBatchEvents) {
+      const slice = events.slice(start, start + this.tuning.maxBatchEvents);
+      this.pending.push({ events: slice, origin });
+      this.pendingCount += slice.length;
+    }
+    this.enforceBound();
+    this.schedule();
+  }
+
+  /** Resolves once everything queued so far is written or given up, or after `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    if (this.size === 0) return true;
+    let timer: unknown = null;
+    const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = this.clock.setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      return await Promise.race([idle, timeout]);
+    } finally {
+      this.clock.clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Stops writing; whatever has not been written is given up and counted in the log, as an error
+   * unless giving it up is `expected` (the session is being deleted).
+   */
+  close(reason: string, expected = false): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clock.clearTimeout(this.lingerTimer);
+    if (this.size > 0) {
+      // An in-flight write may still land; the pending events will not.
+      const details = { sessionId: this.sessionId, pendingEvents: this.pendingCount, inFlightEvents: this.inFlight, reason };
+      if (expected) this.logger.info(details, 'gave up events not yet written');
+      else this.logger.error(details, 'gave up events not yet written');
+    }
+    this.pending.length = 0;
+    this.pendingCount = 0;
+    this.sleeper.wakeAll();
+    this.notifyIdle();
+  }
+
+  private enforceBound(): void {
+    const over = () => this.pendingCount > this.tuning.maxQueuedEvents;
+    if (!over()) return;
+    const given = { history: 0, live: 0 };
+    for (const origin of ['history', 'live'] as const) {
+      for (let i = 0; i < this.pending.length && over(); ) {
+        if (this.pending[i].origin !== origin) {
+          i += 1;
+          continue;
+        }
+        const [chunk] = this.pending.splice(i, 1);
+        this.pendingCount -= chunk.events.length;
+        given[origin] += chunk.events.length;
+      }
+    }
+    this.logger.error(
+      { sessionId: this.sessionId, historyEvents: given.history, liveEvents: given.live, limit: this.tuning.maxQueuedEvents },
+      'write queue full while the database is unavailable: gave up the oldest events',
+    );
+  }
+
+  private schedule(): void {
+    if (this.running || this.lingerTimer !== null || this.closed) return;
+    this.lingerTimer = this.clock.setTimeout(() => {
+      this.lingerTimer = null;
+      void this.run();
+    }, this.tuning.batchLingerMs);
+  }
+
+  private takeBatch(): GatewayEvent[] {
+    const batch: GatewayEvent[] = [];
+    while (this.pending.length > 0 && batch.length + this.pending[0].events.length <= this.tuning.maxBatchEvents) {
+      const chunk = this.pending.shift()!;
+      this.pendingCount -= chunk.events.length;
+      batch.push(...chunk.events);
+    }
+    return batch;
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.closed) {
+        const batch = this.takeBatch();
+        if (batch.length === 0) break;
+        this.inFlight = batch.length;
+        await this.write(batch);
+        this.inFlight = 0;
+      }
+    } catch (error) {
+      // `write` handles every sink failure; this is a bug in the queue itself.
+      this.logger.error({ err: error, sessionId: this.sessionId }, 'write queue stopped by an unexpected error');
+    } finally {
+      this.inFlight = 0;
+      this.running = false;
+      if (this.pendingCount > 0 && !this.closed) this.schedule();
+      else this.notifyIdle();
+    }
+  }
+
+  /** Writes one batch, halving it around events the ingestion service refuses. */
+  private async write(batch: GatewayEvent[]): Promise<void> {
+    const parts = [batch];
+    while (parts.length > 0 && !this.closed) {
+      const events = parts.pop()!;
+      const failure = await this.writeWithRetry(events);
+      if (failure === null || this.closed) continue;
+      if (failure.kind === 'session-gone') {
+        this.logger.error(
+          { sessionId: this.sessionId, events: events.length, err: failure.error },
+          'session no longer exists: gave up its events',
+        );
+      } else if (events.length > 1) {
+        const middle = Math.ceil(events.length / 2);
+        parts.push(events.slice(middle), events.slice(0, middle));
+      } else {
+        this.logger.error(
+          { sessionId: this.sessionId, event: describe(events[0]), err: failure.error },
+          'ingestion refused an event: gave it up',
+        );
+      }
+    }
+  }
+
+  /** Null once written; the failure when it is not one that waiting can fix. */
+  private async writeWithRetry(events: GatewayEvent[]): Promise<{ kind: WriteFailure; error: unknown } | null> {
+    for (let attempt = 0; !this.closed; attempt += 1) {
+      try {
+        await this.sink.ingest(this.sessionId, events);
+        return null;
+      } catch (error) {
+        const kind = classifyWriteFailure(error);
+        if (kind !== 'retry') return { kind, error };
+        const delay = backoffDelay(attempt, this.tuning.writeRetry, this.clock.random());
+        this.logger.warn(
+          { err: error, sessionId: this.sessionId, events: events.length, attempt: attempt + 1, retryInMs: delay },
+          'could not write events; retrying',
+        );
+        await this.sleeper.sleep(delay);
+      }
+    }
+    return null;
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
