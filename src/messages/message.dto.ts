@@ -41,7 +41,8 @@ export class MessageDto {
   text!: string | null;
 
   @ApiProperty({
-    enum: MESSAGE_STATUSES,
+    // null listed too: in OpenAPI 3.0 a nullable enum only admits null when the enum names it.
+    enum: [...MESSAGE_STATUSES, null],
     nullable: true,
     description: 'Delivery status of an outgoing message; null for an incoming one.',
     example: null,

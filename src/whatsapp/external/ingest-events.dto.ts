@@ -87,7 +87,7 @@ export class IngestedMessageDto {
   @ApiProperty({ required: false, nullable: true, maxLength: 65536, description: 'Absent is null.', example: 'halo' })
   text?: string | null;
 
-  @ApiProperty({ required: false, nullable: true, enum: MESSAGE_STATUSES, description: 'Absent is null.', example: null })
+  @ApiProperty({ required: false, nullable: true, enum: [...MESSAGE_STATUSES, null], description: 'Absent is null.', example: null })
   status?: string | null;
 }
 
