@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { ProviderName } from '../config/app-config';
+import { KeysetPosition } from '../sessions/keyset-position';
 import { ChatStateChange } from '../whatsapp/whatsapp-provider';
 import { ChatType } from '../whatsapp/jid';
 
@@ -32,7 +33,7 @@ export interface ChatListFilter {
   archived?: boolean;
   pinned?: boolean;
   /** The `(activity, jid)` position to continue after; activity is -1 for a chat without messages. */
-  after?: [number, string];
+  after?: KeysetPosition;
 }
 
 /** A lookup scoped by organization and session: `sessionFound` false means a 404 for the session. */

@@ -3,12 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { LOGGER } from '../common/logging/logging.module';
-import { decodeCursor, encodeCursor } from '../common/pagination/cursor';
 import { Page, toPage } from '../common/pagination/page';
 import { ProviderName } from '../config/app-config';
+import { decodePosition, encodePosition } from '../sessions/keyset-position';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
+import { isChatJid } from '../whatsapp/jid';
 import { ChatStateChange } from '../whatsapp/whatsapp-provider';
 import { chatJidOf, chatNotFound } from './chat-id';
 import { ChatDto, toChatDto } from './chat.dto';
@@ -41,10 +42,11 @@ export class ChatsService {
     query: { limit: number; cursor?: string; archived?: boolean; pinned?: boolean },
   ): Promise<Page<ChatDto>> {
     const filter: ChatListFilter = { archived: query.archived, pinned: query.pinned };
-    if (query.cursor) filter.after = decodeCursor<[number, string]>(query.cursor, ['number', 'string']);
+    // A chat without messages sits at activity -1.
+    if (query.cursor) filter.after = decodePosition(query.cursor, isChatJid, -1);
     const rows = isSessionId(sessionId) ? await this.repository.listPage(orgId, sessionId, query.limit + 1, filter) : null;
     if (!rows) throw sessionNotFound();
-    return toPage(rows, query.limit, toChatDto, (row) => encodeCursor([activityOf(row), row.jid]));
+    return toPage(rows, query.limit, toChatDto, (row) => encodePosition(activityOf(row), row.jid));
   }
 
   async get(orgId: string, sessionId: string, cid: string): Promise<ChatDto> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
+import { KeysetPosition } from '../sessions/keyset-position';
 import { MessageStatus, MessageType } from '../whatsapp/gateway-events';
 import { MESSAGE_STATUS_PROGRESS } from './message-status';
 
@@ -83,7 +84,7 @@ export class MessagesRepository {
     sessionId: string,
     jid: string | null,
     limit: number,
-    after?: [number, string],
+    after?: KeysetPosition,
   ): Promise<ScopedMessages> {
     const params: unknown[] = [sessionId, orgId, jid, limit];
     if (after) params.push(after[0], after[1]);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { decodeCursor, encodeCursor } from '../common/pagination/cursor';
 import { Page, toPage } from '../common/pagination/page';
 import { chatJidOf, chatNotFound } from '../chats/chat-id';
+import { decodePosition, encodePosition } from '../sessions/keyset-position';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { MessageDto, toMessageDto } from './message.dto';
 import { messageIdOf, messageNotFound } from './message-id';
@@ -21,10 +21,10 @@ export class MessagesService {
 
   /** Newest first, `(timestamp, id)` descending; pages never skip or repeat while messages arrive. */
   async list(orgId: string, sessionId: string, cid: string, limit: number, cursor?: string): Promise<Page<MessageDto>> {
-    const after = cursor ? decodeCursor<[number, string]>(cursor, ['number', 'string']) : undefined;
+    const after = cursor ? decodePosition(cursor, (id) => messageIdOf(id) !== null) : undefined;
     if (!isSessionId(sessionId)) throw sessionNotFound();
     const rows = foundRows(await this.repository.listPage(orgId, sessionId, chatJidOf(cid), limit + 1, after));
-    return toPage(rows, limit, toMessageDto, (row) => encodeCursor([Number(row.ts), row.id]));
+    return toPage(rows, limit, toMessageDto, (row) => encodePosition(Number(row.ts), row.id));
   }
 
   async get(orgId: string, sessionId: string, cid: string, mid: string): Promise<MessageDto> {

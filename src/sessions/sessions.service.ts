@@ -2,12 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { LOGGER } from '../common/logging/logging.module';
-import { decodeCursor, encodeCursor } from '../common/pagination/cursor';
 import { Page, toPage } from '../common/pagination/page';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
 import { SessionEntity } from './session.entity';
 import { SessionDto, toSessionDto } from './session.dto';
 import { isSessionId, sessionNotFound } from './session-id';
+import { decodePosition, encodePosition } from './keyset-position';
 import { SessionsRepository } from './sessions.repository';
 
 /** A logout that has not finished by then is abandoned; the session is deleted regardless. */
@@ -61,9 +61,9 @@ export class SessionsService {
   }
 
   async list(orgId: string, limit: number, cursor?: string): Promise<Page<SessionDto>> {
-    const after = cursor ? decodeCursor<[number, string]>(cursor, ['number', 'string']) : undefined;
+    const after = cursor ? decodePosition(cursor, isSessionId) : undefined;
     const rows = await this.repository.listPage(orgId, limit + 1, after && { createdAt: new Date(after[0]), id: after[1] });
-    return toPage(rows, limit, toSessionDto, (s) => encodeCursor([s.createdAt.getTime(), s.id]));
+    return toPage(rows, limit, toSessionDto, (s) => encodePosition(s.createdAt.getTime(), s.id));
   }
 
   /** Logs the number out (best effort, bounded) and deletes the session with its stored copy. */

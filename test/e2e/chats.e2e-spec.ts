@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { encodeCursor } from '../../src/common/pagination/cursor';
 import { ExternalProvider } from '../../src/whatsapp/external/external.provider';
 import { createKey, startTestApp, TestApp, uniqueOrg } from '../support/test-app';
 import { auth, chatEvent, createSession, directJid, groupJid, ingest, messageEvent, pageAll } from '../support/ingest';
@@ -73,7 +74,10 @@ describe('chats', () => {
   it('answers 422 for bad filters, limits and cursors', async () => {
     const { sid } = await seeded();
     const cursor: string = (await get(`${base(sid)}?limit=1`)).body.nextCursor;
-    for (const query of ['archived=yes', 'archived=1', 'pinned=TRUE', 'pinned=', 'limit=0', 'limit=101', 'limit=abc', 'limit=1.5', 'cursor=abc', `cursor=${cursor.slice(0, 10)}`, `cursor=x${cursor}`, 'sort=name']) {
+    const forged = [encodeCursor([1, 'not-a-jid']), encodeCursor([-2, directJid(1)]), encodeCursor([1, `${directJid(1)}\u0000`])].map(
+      (c) => `cursor=${encodeURIComponent(c)}`,
+    );
+    for (const query of [...forged, 'archived=yes', 'archived=1', 'pinned=TRUE', 'pinned=', 'limit=0', 'limit=101', 'limit=abc', 'limit=1.5', 'cursor=abc', `cursor=${cursor.slice(0, 10)}`, `cursor=x${cursor}`, 'sort=name']) {
       const res = await get(`${base(sid)}?${query}`);
       expect([query, res.status, res.body.error?.code]).toEqual([query, 422, 'validation_error']);
     }

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { encodeCursor } from '../../src/common/pagination/cursor';
 import { createKey, startTestApp, TestApp, uniqueOrg } from '../support/test-app';
 import { auth, chatEvent, createSession, directJid, groupJid, ingest, messageEvent, pageAll } from '../support/ingest';
 
@@ -95,7 +96,9 @@ describe('messages', () => {
     const [payload, check] = cursor.split('.');
     const flipped = `${payload.slice(0, -1)}${payload.endsWith('A') ? 'B' : 'A'}.${check}`;
     const forged = `${Buffer.from('[1,"x","y"]').toString('base64url')}.${check}`;
-    for (const bad of ['garbage', '.', 'a.b', cursor.slice(0, -1), cursor.slice(0, cursor.length / 2), payload, `${cursor}A`, flipped, forged, 'x'.repeat(2000), '%FF%FE', '😀.😀']) {
+    // Checksummed, but carrying what no message position can hold.
+    const wellFormed = [encodeCursor([5, 'bad\u0000id']), encodeCursor([-5, 'A']), encodeCursor([1, 'x'.repeat(300)]), encodeCursor(['A', 5])];
+    for (const bad of ['garbage', '.', 'a.b', cursor.slice(0, -1), cursor.slice(0, cursor.length / 2), payload, `${cursor}A`, flipped, forged, 'x'.repeat(2000), '%FF%FE', '😀.😀', ...wellFormed]) {
       const res = await get(`${path(sid, jid)}?cursor=${encodeURIComponent(bad)}`);
       expect([bad, res.status, res.body.error?.code]).toEqual([bad, 422, 'validation_error']);
     }
