@@ -330,7 +330,7 @@ function bodyArb(doc: OpenApiDocument, op: Operation, h: SeededOrg): fc.Arbitrar
     return fc.oneof({ weight: 4, arbitrary: none }, { weight: 1, arbitrary: junkJson.map((value) => ({ kind: 'json' as const, value })) }, { weight: 1, arbitrary: raw });
   }
   const schemaBody = fromSchema(doc, op.body);
-  const mutations = fc.oneof(fc.constant([]), fc.array(mutationArb, { minLength: 1, maxLength: 3 }));
+  const mutations = fc.oneof(fc.constant<Mutation[]>([]), fc.array(mutationArb, { minLength: 1, maxLength: 3 }));
   const mutated = mutations.map((ms) => mutate(exampleBody(op, h), ms));
   return fc.oneof(
     { weight: 4, arbitrary: mutated.map((value) => ({ kind: 'json' as const, value })) },
