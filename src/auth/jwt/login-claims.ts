@@ -1,8 +1,6 @@
 import { Caller } from '../caller.decorator';
 import { capabilitiesOfRole } from '../capability';
-
-/** The same bound as every organization id of the contract. */
-const MAX_ORG_ID_LENGTH = 128;
+import { isOrgId } from '../org-id';
 
 export interface ClaimNames {
   orgClaim: string;
@@ -18,9 +16,7 @@ export interface ClaimNames {
 export function callerFromClaims(payload: Record<string, unknown>, names: ClaimNames): Caller | string {
   if (typeof payload.exp !== 'number') return 'token has no exp claim';
   const org = payload[names.orgClaim];
-  if (typeof org !== 'string' || org.length === 0 || org.length > MAX_ORG_ID_LENGTH) {
-    return `token has no valid ${names.orgClaim} claim`;
-  }
+  if (!isOrgId(org)) return `token has no valid ${names.orgClaim} claim`;
   return {
     kind: 'user',
     orgId: org,
