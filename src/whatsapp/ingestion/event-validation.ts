@@ -12,8 +12,8 @@ import {
 import { isChatJid, isUserJid } from '../jid';
 
 export const MAX_EVENTS_PER_BATCH = 1000;
-export const MAX_TEXT_LENGTH = 65_536;
-export const MAX_NAME_LENGTH = 256;
+const MAX_TEXT_LENGTH = 65_536;
+const MAX_NAME_LENGTH = 256;
 const PHONE_NUMBER = /^[0-9]{5,20}$/;
 const MAX_UNREAD_COUNT = 2_147_483_647;
 /** NUL cannot be stored in PostgreSQL text, and a lone surrogate is not Unicode. */
@@ -148,7 +148,7 @@ function checkShape(value: Json, shape: Shape, prefix: string, problems: Record<
 }
 
 /** Text as PostgreSQL can store it: NUL removed, lone surrogates replaced. */
-export function storableText(value: string): string {
+function storableText(value: string): string {
   return UNSTORABLE_CHARS.test(value) ? value.replace(/\0/g, '').replace(/[\uD800-\uDFFF]/gu, '\uFFFD') : value;
 }
 
@@ -161,7 +161,7 @@ function serializeRaw(raw: unknown): string | null {
 }
 
 /** Builds the event from input that passed its shape, keeping only what the shape names. */
-function toValidEvent(input: Json): ValidEvent {
+function toValidEvent(input: Json, rawJson: string | null): ValidEvent {
   switch (input.type) {
     case 'session.status': {
       const { status, phoneNumber } = input as Json & { status: SessionStatus; phoneNumber?: string | null };
@@ -190,7 +190,7 @@ function toValidEvent(input: Json): ValidEvent {
           text: storable(m.text),
           status: m.status ?? null,
         },
-        rawJson: serializeRaw(input.raw),
+        rawJson,
       };
     }
     case 'message.status': {
@@ -229,12 +229,14 @@ export function validateEvents(events: readonly unknown[], origin: EventOrigin):
     const problems: Record<string, string[]> = {};
     checkShape(event, { type: {}, ...byType[event.type as keyof typeof byType] }, '', problems);
     if (Object.keys(problems).length > 0) throw invalidEvent(index, problems);
+    let rawJson: string | null;
     try {
-      return toValidEvent(event);
+      rawJson = serializeRaw(event.raw);
     } catch {
-      // JSON.stringify of `raw` throws on a BigInt or a cycle.
+      // JSON.stringify throws on a BigInt or a cycle.
       throw invalidEvent(index, { raw: ['must be JSON-serializable'] });
     }
+    return toValidEvent(event, rawJson);
   });
 }
 
