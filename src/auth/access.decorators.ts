@@ -1,7 +1,7 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtension, ApiResponse } from '@nestjs/swagger';
 import { ErrorEnvelopeDto } from '../common/errors/error-envelope.dto';
-import { ApiErrorResponses } from '../common/http/api-error-responses.decorator';
+import { ApiErrorResponses, ERROR_RESPONSES } from '../common/http/api-error-responses.decorator';
 import { Capability } from './capability';
 
 export const REQUIRED_CAPABILITY = 'auth:required-capability';
@@ -20,16 +20,17 @@ export function RequireCapability(capability: Capability): MethodDecorator & Cla
     ApiErrorResponses(403, 503),
     ApiResponse({
       status: 401,
-      description: '`unauthorized`: no, invalid, expired or revoked credential',
       type: ErrorEnvelopeDto,
+      ...ERROR_RESPONSES[401],
       headers: { 'WWW-Authenticate': { description: 'Always `Bearer`.', schema: { type: 'string' } } },
     }),
     ApiResponse({
       status: 429,
+      type: ErrorEnvelopeDto,
+      ...ERROR_RESPONSES[429],
       description:
         '`rate_limited`: the credential\'s requests per minute (`RATE_LIMIT_PER_MINUTE`), or the client IP\'s ' +
         'failed authentications per minute (`AUTH_FAILURE_LIMIT_PER_MINUTE`), are used up',
-      type: ErrorEnvelopeDto,
       headers: {
         'Retry-After': integerHeader('Seconds until the window ends.'),
         'RateLimit-Limit': integerHeader('Requests (or failed authentications) allowed per minute.'),
