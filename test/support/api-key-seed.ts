@@ -1,28 +1,22 @@
-import { Client } from 'pg';
-import { ulid } from 'ulid';
-import { generateApiKey } from '../../src/auth/api-keys/api-key-format';
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { Capability, CAPABILITIES } from '../../src/auth/capability';
 
+const CLI = join(resolve(__dirname, '..', '..'), 'dist', 'cli.js');
+
 /**
- * Mints an API key for a gateway running in another process, straight into its database and
- * exactly as `ApiKeysService.create` stores one; returns the key.
+ * Mints an API key for a gateway running in another process, as an operator does: with the
+ * built CLI (`node dist/cli.js api-keys create`) on the gateway's database. Returns the key.
  */
 export async function seedApiKey(
   databaseUrl: string,
   orgId: string,
   capabilities: readonly Capability[] = CAPABILITIES,
 ): Promise<string> {
-  const generated = generateApiKey();
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query(
-      `INSERT INTO api_keys (id, org_id, name, prefix, secret_hash, capabilities, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, now())`,
-      [ulid(), orgId, 'harness', generated.prefix, generated.hash, [...capabilities]],
-    );
-  } finally {
-    await client.end();
-  }
-  return generated.key;
+  const args = ['api-keys', 'create', '--org', orgId, '--name', 'harness', '--capabilities', capabilities.join(','), '--json'];
+  const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...args], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+  });
+  return (JSON.parse(stdout) as { key: string }).key;
 }
