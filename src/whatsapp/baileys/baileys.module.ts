@@ -1,0 +1,69 @@
+import { DynamicModule, Injectable, Module, ModuleMetadata, OnModuleInit, Provider, Type } from '@nestjs/common';
+import { ProviderRegistry } from '../providers/provider-registry';
+import { BaileysClock, SystemClock } from './baileys-clock';
+import { BaileysEventSink } from './baileys-event-sink';
+import { BaileysSocketFactory } from './baileys-socket';
+import { EsmBaileysSocketFactory } from './baileys-socket.factory';
+import { BAILEYS_TUNING, BaileysTuning, DEFAULT_BAILEYS_TUNING } from './baileys-tuning';
+import { BaileysProvider } from './baileys.provider';
+import { SessionAuthRepository } from './session-auth.repository';
+import { SessionAuthService } from './session-auth.service';
+import { SessionEncryptionKeyService } from './session-encryption-key.service';
+
+export interface BaileysModuleOptions {
+  /** Modules that export the sink and, unless `registerProvider` is false, the `ProviderRegistry`. */
+  imports?: ModuleMetadata['imports'];
+  /** Registers the provider as `baileys` in the `ProviderRegistry` (default true). */
+  registerProvider?: boolean;
+  /** Receives the mapped events: a class exported by `imports` (`IngestionService`), or an instance. */
+  sink: Type<BaileysEventSink> | BaileysEventSink;
+  /** Replaces the real sockets (tests use a stand-in). */
+  socketFactory?: BaileysSocketFactory;
+  clock?: BaileysClock;
+  tuning?: Partial<BaileysTuning>;
+}
+
+/** Puts the provider in the registry, where sessions whose provider is `baileys` find it. */
+@Injectable()
+class BaileysProviderRegistration implements OnModuleInit {
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly provider: BaileysProvider,
+  ) {}
+
+  onModuleInit(): void {
+    this.registry.register(this.provider);
+  }
+}
+
+/**
+ * The `baileys` provider: WhatsApp Web sockets, credentials encrypted in PostgreSQL, and the
+ * mapping of socket events into the ingestion service (`sink`).
+ */
+@Module({})
+export class BaileysModule {
+  static register(options: BaileysModuleOptions): DynamicModule {
+    const sink: Provider =
+      typeof options.sink === 'function'
+        ? { provide: BaileysEventSink, useExisting: options.sink }
+        : { provide: BaileysEventSink, useValue: options.sink };
+    return {
+      module: BaileysModule,
+      imports: options.imports ?? [],
+      providers: [
+        BaileysProvider,
+        SessionAuthService,
+        SessionAuthRepository,
+        SessionEncryptionKeyService,
+        sink,
+        options.socketFactory
+          ? { provide: BaileysSocketFactory, useValue: options.socketFactory }
+          : { provide: BaileysSocketFactory, useClass: EsmBaileysSocketFactory },
+        { provide: BaileysClock, useValue: options.clock ?? new SystemClock() },
+        { provide: BAILEYS_TUNING, useValue: { ...DEFAULT_BAILEYS_TUNING, ...options.tuning } },
+        ...(options.registerProvider === false ? [] : [BaileysProviderRegistration]),
+      ],
+      exports: [BaileysProvider, SessionAuthService],
+    };
+  }
+}

@@ -1,0 +1,435 @@
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import type { BaileysEventMap, ChatModification, ConnectionState, MinimalMessage, proto, WAMessage, WAMessageKey } from 'baileys';
+import { Logger } from 'pino';
+import { ConflictError, UnavailableError } from '../../common/errors/app-error';
+import { LOGGER } from '../../common/logging/logging.module';
+import { GatewayEvent, SessionStatus } from '../gateway-events';
+import { ChatStateChange, OutgoingText, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
+import { BaileysClock, withTimeout } from './baileys-clock';
+import {
+  MappingContext,
+  mapChatsDelete,
+  mapChatsUpdate,
+  mapChatsUpsert,
+  mapConnectionUpdate,
+  mapGroupsUpdate,
+  mapHistorySet,
+  mapMessagesUpdate,
+  mapMessagesUpsert,
+} from './baileys-event-mapper';
+import { BaileysEventSink } from './baileys-event-sink';
+import { normalizeJid } from './baileys-jid';
+import { backoffDelay, classifyClose, closeCodeOf } from './baileys-reconnect-policy';
+import { BaileysSocket, BaileysSocketFactory } from './baileys-socket';
+import { BAILEYS_TUNING, BaileysTuning } from './baileys-tuning';
+import { toNumber } from './baileys-values';
+import { CredentialsUnreadableError } from './session-auth-cipher';
+import { SessionAuth, SessionAuthService } from './session-auth.service';
+import { EventOrigin, SessionWriteQueue } from './session-write-queue';
+
+/** Sent texts kept per session for WhatsApp's resend requests and to recognise their echo. */
+const MAX_SENT_REMEMBERED = 1_000;
+/** Chats per session whose latest message is remembered, which archiving must name. */
+const MAX_CHATS_REMEMBERED = 10_000;
+
+/** One session's live connection. */
+interface Connection {
+  readonly session: ProviderSession;
+  readonly logger: Logger;
+  status: SessionStatus | null;
+  phoneNumber: string | null;
+  auth: SessionAuth | null;
+  socket: BaileysSocket | null;
+  /** Increments with each socket; events of an older socket are ignored. */
+  generation: number;
+  /** Consecutive reconnects without reaching WhatsApp. */
+  attempt: number;
+  retryTimer: unknown;
+  qr: PairingQr | null;
+  qrShown: number;
+  stopped: boolean;
+  sent: Map<string, string>;
+  lastMessages: Map<string, MinimalMessage>;
+}
+
+/** Map insertion order is age: the oldest entry goes first once `max` is passed. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as K);
+}
+
+/**
+ * The `baileys` provider: a WhatsApp Web socket per session held in this process. Status changes
+ * and everything the socket reports are mapped to gateway events and written, in order, through
+ * the session's write queue into the ingestion service. A transient close reconnects with capped
+ * exponential backoff; see `baileys-reconnect-policy.ts` for what each close means. Nothing that
+ * happens to one session (a throwing handler, a socket error, a database outage) reaches another
+ * session or the process.
+ */
+@Injectable()
+export class BaileysProvider extends WhatsAppProvider implements BeforeApplicationShutdown {
+  readonly name = 'baileys' as const;
+  private readonly connections = new Map<string, Connection>();
+  /** Per session, and outliving a connection, so that events stay in order across reconnects. */
+  private readonly queues = new Map<string, SessionWriteQueue>();
+
+  constructor(
+    private readonly sockets: BaileysSocketFactory,
+    private readonly auth: SessionAuthService,
+    private readonly sink: BaileysEventSink,
+    private readonly clock: BaileysClock,
+    @Inject(BAILEYS_TUNING) private readonly tuning: BaileysTuning,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  /**
+   * Starts connecting in the background. Waits (briefly) only for the `connecting` status to be
+   * stored, so that the session a client has just created already reads as connecting.
+   */
+  async connect(session: ProviderSession): Promise<void> {
+    const existing = this.connections.get(session.id);
+    if (existing && !existing.stopped) return;
+    const connection: Connection = {
+      session,
+      logger: this.logger.child({ component: 'baileys', sessionId: session.id }),
+      status: null,
+      phoneNumber: null,
+      auth: null,
+      socket: null,
+      generation: 0,
+      attempt: 0,
+      retryTimer: null,
+      qr: null,
+      qrShown: 0,
+      stopped: false,
+      sent: new Map(),
+      lastMessages: new Map(),
+    };
+    this.connections.set(session.id, connection);
+    this.setStatus(connection, 'connecting');
+    void this.open(connection);
+    await this.queueOf(session.id).drain(this.tuning.statusWriteWaitMs);
+  }
+
+  async disconnect(sessionId: string): Promise<void> {
+    const connection = this.connections.get(sessionId);
+    if (!connection) return;
+    this.stop(connection);
+    this.setStatus(connection, 'disconnected');
+    await connection.auth?.close();
+    await this.queues.get(sessionId)?.drain(this.tuning.drainTimeoutMs);
+  }
+
+  async logout(sessionId: string): Promise<void> {
+    const connection = this.connections.get(sessionId);
+    if (connection) {
+      const socket = connection.socket;
+      const wasConnected = connection.status === 'connected';
+      this.stop(connection, false);
+      if (socket && wasConnected) {
+        await withTimeout(this.clock, socket.logout(), this.tuning.logoutTimeoutMs, () => new Error('logout timed out')).catch(
+          (error: unknown) => connection.logger.warn({ err: error }, 'WhatsApp logout did not complete'),
+        );
+      }
+      this.endSocket(connection, socket);
+      await connection.auth?.close();
+    }
+    // The session is being deleted: what it still had to write has nowhere to go.
+    this.queues.get(sessionId)?.close('session logged out', true);
+    this.queues.delete(sessionId);
+    await this.auth.clear(sessionId).catch((error: unknown) =>
+      this.logger.error({ err: error, sessionId }, 'could not delete the credentials of a logged-out session'),
+    );
+  }
+
+  currentQr(sessionId: string): PairingQr | null {
+    const connection = this.connections.get(sessionId);
+    const qr = connection?.status === 'pairing' ? connection.qr : null;
+    return qr && qr.expiresAt > this.clock.now() ? qr : null;
+  }
+
+  async requestPairingCode(sessionId: string, phoneNumber: string): Promise<string> {
+    const connection = this.connections.get(sessionId);
+    const socket = connection?.status === 'pairing' ? connection.socket : null;
+    if (!connection || !socket) throw new ConflictError('session is not waiting to be paired');
+    try {
+      return await socket.requestPairingCode(phoneNumber);
+    } catch (error) {
+      connection.logger.warn({ err: error }, 'pairing code request failed');
+      throw new UnavailableError('WhatsApp did not answer the pairing code request');
+    }
+  }
+
+  canSend(sessionId: string): boolean {
+    const connection = this.connections.get(sessionId);
+    return connection?.status === 'connected' && connection.socket !== null;
+  }
+
+  async send(session: ProviderSession, chatJid: string, message: OutgoingText): Promise<void> {
+    const connection = this.connections.get(session.id);
+    const socket = connection?.status === 'connected' ? connection.socket : null;
+    if (!connection || !socket) throw new ConflictError('session is not connected');
+    remember(connection.sent, message.id, message.text, MAX_SENT_REMEMBERED);
+    await withTimeout(
+      this.clock,
+      socket.sendMessage(chatJid, { text: message.text }, { messageId: message.id }),
+      this.tuning.sendTimeoutMs,
+      () => new Error(`WhatsApp did not accept the message within ${this.tuning.sendTimeoutMs} ms`),
+    );
+  }
+
+  async applyChatState(session: ProviderSession, chatJid: string, change: ChatStateChange): Promise<void> {
+    const connection = this.connections.get(session.id);
+    const socket = connection?.status === 'connected' ? connection.socket : null;
+    if (!connection || !socket) return;
+    const modifications: ChatModification[] = [];
+    if (change.archived !== undefined) {
+      const last = connection.lastMessages.get(chatJid);
+      modifications.push({ archive: change.archived, lastMessages: last ? [last] : [] });
+    }
+    if (change.pinned !== undefined) modifications.push({ pin: change.pinned });
+    // WhatsApp's mute end is epoch ms, -1 for always; null unmutes.
+    if (change.mutedUntil !== undefined) modifications.push({ mute: change.mutedUntil });
+    for (const modification of modifications) {
+      try {
+        await withTimeout(this.clock, socket.chatModify(modification, chatJid), this.tuning.sendTimeoutMs, () => new Error('timed out'));
+      } catch (error) {
+        connection.logger.warn({ err: error, chatJid, modification: Object.keys(modification)[0] }, 'could not apply a chat change to WhatsApp');
+      }
+    }
+  }
+
+  /** Closes every connection and gives queued events a moment to reach the database. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.connections.keys()].map((sessionId) => this.disconnect(sessionId)));
+    for (const queue of this.queues.values()) queue.close('shutdown');
+    this.queues.clear();
+  }
+
+  private queueOf(sessionId: string): SessionWriteQueue {
+    let queue = this.queues.get(sessionId);
+    if (!queue) {
+      queue = new SessionWriteQueue(sessionId, this.sink, this.tuning, this.clock, this.logger.child({ component: 'baileys' }));
+      this.queues.set(sessionId, queue);
+    }
+    return queue;
+  }
+
+  private enqueue(connection: Connection, events: GatewayEvent[], origin: EventOrigin): void {
+    this.queueOf(connection.session.id).push(events, origin);
+  }
+
+  private setStatus(connection: Connection, status: SessionStatus, phoneNumber?: string): void {
+    const samePhone = phoneNumber === undefined || phoneNumber === connection.phoneNumber;
+    if (connection.status === status && samePhone) return;
+    connection.status = status;
+    if (phoneNumber !== undefined) connection.phoneNumber = phoneNumber;
+    this.enqueue(connection, [{ type: 'session.status', status, ...(phoneNumber !== undefined ? { phoneNumber } : {}) }], 'live');
+  }
+
+  /** Opens a socket with the session's stored credentials; failures reconnect later. */
+  private async open(connection: Connection): Promise<void> {
+    if (connection.stopped) return;
+    const generation = ++connection.generation;
+    try {
+      connection.auth ??= await this.auth.load(connection.session.id, () => this.sockets.initialCreds());
+      this.abandonUnfinishedPairing(connection.auth);
+      const socket = await this.sockets.create({
+        sessionId: connection.session.id,
+        auth: connection.auth.state,
+        logger: this.socketLogger(connection),
+        getMessage: (key) => Promise.resolve(this.sentMessage(connection, key)),
+      });
+      if (connection.stopped || generation !== connection.generation) {
+        this.endSocket(connection, socket);
+        return;
+      }
+      connection.socket = socket;
+      connection.qrShown = 0;
+      this.listen(connection, socket, generation);
+    } catch (error) {
+      if (connection.stopped) return;
+      if (error instanceof CredentialsUnreadableError) {
+        connection.logger.error({ err: error }, 'stored WhatsApp credentials cannot be read; the session is failed');
+        this.halt(connection, 'failed');
+        return;
+      }
+      connection.logger.warn({ err: error }, 'could not start the WhatsApp connection');
+      this.setStatus(connection, 'connecting');
+      this.scheduleReconnect(connection);
+    }
+  }
+
+  /**
+   * A pairing code request writes the number into `creds.me` before the phone confirms. If the
+   * socket went away before that, the next socket would try to log in as a device that was never
+   * linked (and be told "logged out"): start the registration afresh instead.
+   */
+  private abandonUnfinishedPairing(auth: SessionAuth): void {
+    const creds = auth.state.creds;
+    if (creds.me && !creds.account) {
+      creds.me = undefined;
+      creds.pairingCode = undefined;
+      auth.saveCreds();
+    }
+  }
+
+  /** Baileys is chatty: its own log lines only show at debug level, or when they are errors. */
+  private socketLogger(connection: Connection): Logger {
+    const level = this.logger.isLevelEnabled('debug') || !this.logger.isLevelEnabled('error') ? this.logger.level : 'error';
+    return connection.logger.child({ component: 'baileys-socket' }, { level });
+  }
+
+  private listen(connection: Connection, socket: BaileysSocket, generation: number): void {
+    const on = <E extends keyof BaileysEventMap>(event: E, handler: (payload: BaileysEventMap[E]) => void) =>
+      socket.ev.on(event, (payload) => {
+        if (connection.stopped || generation !== connection.generation) return;
+        try {
+          handler(payload);
+        } catch (error) {
+          connection.logger.error({ err: error, event }, 'failed to handle a WhatsApp event');
+        }
+      });
+    const context = (): MappingContext => ({ ownJid: this.ownJid(connection), now: this.clock.now() });
+    on('creds.update', () => connection.auth?.saveCreds());
+    on('connection.update', (update) => this.onConnectionUpdate(connection, update));
+    on('messaging-history.set', (payload) => {
+      this.track(connection, payload.messages ?? []);
+      this.enqueue(connection, mapHistorySet(payload, context()), 'history');
+    });
+    on('messages.upsert', (payload) => {
+      this.track(connection, payload.messages ?? []);
+      const messages = (payload.messages ?? []).filter((m) => !(m.key?.fromMe && m.key.id && connection.sent.has(m.key.id)));
+      this.enqueue(connection, mapMessagesUpsert({ ...payload, messages }, context()), 'live');
+    });
+    on('messages.update', (updates) => this.enqueue(connection, mapMessagesUpdate(updates), 'live'));
+    on('chats.upsert', (chats) => this.enqueue(connection, mapChatsUpsert(chats), 'live'));
+    on('chats.update', (updates) => this.enqueue(connection, mapChatsUpdate(updates), 'live'));
+    on('chats.delete', (ids) => this.enqueue(connection, mapChatsDelete(ids), 'live'));
+    on('groups.update', (updates) => this.enqueue(connection, mapGroupsUpdate(updates), 'live'));
+  }
+
+  private onConnectionUpdate(connection: Connection, update: Partial<ConnectionState>): void {
+    if (update.connection === 'close') {
+      this.onClose(connection, update.lastDisconnect?.error);
+      return;
+    }
+    if (update.qr) {
+      connection.qrShown += 1;
+      const ttl = connection.qrShown === 1 ? this.tuning.firstQrTtlMs : this.tuning.nextQrTtlMs;
+      connection.qr = { qr: update.qr, expiresAt: this.clock.now() + ttl };
+      // A QR means WhatsApp answered: the network is fine again.
+      connection.attempt = 0;
+    }
+    if (update.connection === 'open') {
+      connection.attempt = 0;
+      connection.qr = null;
+    }
+    const event = mapConnectionUpdate(update, this.ownJid(connection));
+    if (event) this.setStatus(connection, event.status, event.phoneNumber ?? undefined);
+  }
+
+  private onClose(connection: Connection, error: Error | undefined): void {
+    connection.socket = null;
+    connection.qr = null;
+    const action = classifyClose(error);
+    const details = { code: closeCodeOf(error), reason: error?.message, action };
+    switch (action) {
+      case 'restart':
+        connection.logger.info(details, 'WhatsApp asked for a new connection');
+        this.setStatus(connection, 'connecting');
+        void this.open(connection);
+        return;
+      case 'retry':
+        connection.logger.warn(details, 'WhatsApp connection closed; reconnecting');
+        this.setStatus(connection, 'connecting');
+        this.scheduleReconnect(connection);
+        return;
+      case 'logged-out':
+        connection.logger.warn(details, 'WhatsApp logged this device out');
+        void this.onLoggedOut(connection);
+        return;
+      case 'replaced':
+        connection.logger.warn(details, 'another client took over this WhatsApp session; not reconnecting');
+        this.halt(connection, 'disconnected');
+        return;
+      case 'failed':
+        connection.logger.error(details, 'WhatsApp refused this session; not reconnecting');
+        this.halt(connection, 'failed');
+        return;
+    }
+  }
+
+  /** The number removed this device: stop and forget the credentials; the stored copy stays. */
+  private async onLoggedOut(connection: Connection): Promise<void> {
+    this.halt(connection, 'logged_out');
+    await connection.auth?.close();
+    await this.auth.clear(connection.session.id).catch((error: unknown) =>
+      connection.logger.error({ err: error }, 'could not delete the credentials of a logged-out session'),
+    );
+  }
+
+  private scheduleReconnect(connection: Connection): void {
+    if (connection.stopped || connection.retryTimer !== null) return;
+    const delay = backoffDelay(connection.attempt, this.tuning.reconnect, this.clock.random());
+    connection.attempt += 1;
+    connection.logger.info({ attempt: connection.attempt, delayMs: delay }, 'reconnecting to WhatsApp');
+    connection.retryTimer = this.clock.setTimeout(() => {
+      connection.retryTimer = null;
+      void this.open(connection);
+    }, delay);
+  }
+
+  /** Stops for good (until the next `connect`), with a final status. */
+  private halt(connection: Connection, status: SessionStatus): void {
+    this.setStatus(connection, status);
+    this.stop(connection);
+  }
+
+  /** No more sockets or reconnects for this connection; `endSocket` closes the current one. */
+  private stop(connection: Connection, endSocket = true): void {
+    connection.stopped = true;
+    this.clock.clearTimeout(connection.retryTimer);
+    connection.retryTimer = null;
+    connection.qr = null;
+    if (endSocket) this.endSocket(connection, connection.socket);
+    connection.socket = null;
+    if (this.connections.get(connection.session.id) === connection) this.connections.delete(connection.session.id);
+  }
+
+  private endSocket(connection: Connection, socket: BaileysSocket | null): void {
+    if (!socket) return;
+    try {
+      void Promise.resolve(socket.end(undefined)).catch((error: unknown) =>
+        connection.logger.warn({ err: error }, 'closing the WhatsApp socket failed'),
+      );
+    } catch (error) {
+      connection.logger.warn({ err: error }, 'closing the WhatsApp socket failed');
+    }
+  }
+
+  private ownJid(connection: Connection): string | null {
+    return connection.socket?.user?.id ?? connection.auth?.state.creds.me?.id ?? null;
+  }
+
+  /** Remembers each chat's latest message, which WhatsApp wants named when a chat is archived. */
+  private track(connection: Connection, messages: readonly WAMessage[]): void {
+    for (const message of messages) {
+      const chatJid = normalizeJid(message.key?.remoteJid);
+      const timestamp = toNumber(message.messageTimestamp);
+      if (!chatJid || !message.key?.id || !timestamp) continue;
+      if (chatJid.endsWith('@g.us') && !message.key.fromMe && !message.key.participant) continue;
+      const known = connection.lastMessages.get(chatJid);
+      if (known && (toNumber(known.messageTimestamp) ?? 0) > timestamp) continue;
+      remember(connection.lastMessages, chatJid, { key: message.key, messageTimestamp: timestamp }, MAX_CHATS_REMEMBERED);
+    }
+  }
+
+  private sentMessage(connection: Connection, key: WAMessageKey): proto.IMessage | undefined {
+    const text = key.id ? connection.sent.get(key.id) : undefined;
+    return text === undefined ? undefined : { conversation: text };
+  }
+}
