@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { BaileysEventMap, ChatModification, ConnectionState, MinimalMessage, proto, WAMessage, WAMessageKey } from 'baileys';
 import { Logger } from 'pino';
 import { ConflictError, UnavailableError } from '../../common/errors/app-error';
+import { requestContext } from '../../common/logging/logger';
 import { LOGGER } from '../../common/logging/logging.module';
 import { GatewayEvent, SessionStatus } from '../gateway-events';
 import { ChatStateChange, OutgoingText, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
@@ -108,9 +109,12 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
       sent: new Map(),
       lastMessages: new Map(),
     };
-    this.connections.set(session.id, connection);
-    this.setStatus(connection, 'connecting');
-    void this.open(connection);
+    // The connection outlives the request that started it: its logs must not carry that request's id.
+    requestContext.exit(() => {
+      this.connections.set(session.id, connection);
+      this.setStatus(connection, 'connecting');
+      void this.open(connection);
+    });
     await this.queueOf(session.id).drain(this.tuning.statusWriteWaitMs);
   }
 
