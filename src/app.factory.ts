@@ -4,9 +4,12 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { OperationObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import express, { NextFunction, Request, Response } from 'express';
+import { Server } from 'node:http';
+import { Duplex } from 'node:stream';
 import { Logger } from 'pino';
 import { CAPABILITY_EXTENSION } from './auth/access.decorators';
 import { AppModule } from './app.module';
+import { envelope } from './common/errors/envelope';
 import { ErrorEnvelopeDto } from './common/errors/error-envelope.dto';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
 import { PinoNestLogger } from './common/logging/logger';
@@ -50,6 +53,28 @@ export function buildOpenApiDocument(app: NestExpressApplication): OpenAPIObject
   return document;
 }
 
+/**
+ * Requests that Node's HTTP parser rejects (oversized headers, garbage) never reach Express;
+ * without this Node answers them with a bare status line and no envelope.
+ */
+function answerUnparsableRequestsWithTheEnvelope(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, body] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [413, 'Payload Too Large', envelope('payload_too_large', 'request headers too large')]
+        : [422, 'Unprocessable Entity', envelope('validation_error', 'malformed HTTP request')];
+    const json = JSON.stringify(body);
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+    );
+  });
+}
+
 /** Creates the gateway exactly as it runs in production; the tests use this too. */
 export async function createApp(
   config: AppConfig,
@@ -72,5 +97,6 @@ export async function createApp(
     (EVENTS_PATH.test(req.path) ? eventsParser : defaultParser)(req, res, next),
   );
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+  answerUnparsableRequestsWithTheEnvelope(app.getHttpServer());
   return app;
 }

@@ -118,6 +118,19 @@ describe('foundation: envelope, health, docs', () => {
     expect(ok.body).toEqual({ name: 'a', flag: true, count: 3 });
   });
 
+  it('rejects reserved keys and absurd nesting with 422 instead of tripping the validator', async () => {
+    const deep = `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`;
+    for (const body of ['{"name":"a","constructor":{"prototype":1}}', '{"name":"a","__proto__":{"flag":true}}', `{"name":${deep}}`]) {
+      const res = await request(t.http).post('/test-only/echo').set('Content-Type', 'application/json').send(body);
+      expectEnvelope(res, 422, 'validation_error');
+    }
+  });
+
+  it('answers oversized request headers with 413 in the envelope', async () => {
+    const res = await request(t.http).get('/health/live').set('X-Padding', 'x'.repeat(64 * 1024));
+    expectEnvelope(res, 413, 'payload_too_large');
+  });
+
   it('answers a bug with 500 internal_error carrying only an errorId that is in the log', async () => {
     const res = await request(t.http).get('/test-only/boom').set('X-Request-Id', 'req-boom-1');
     expectEnvelope(res, 500, 'internal_error');

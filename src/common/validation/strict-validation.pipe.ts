@@ -36,6 +36,7 @@ export class StrictValidationPipe implements PipeTransform {
     if (!isPlainObject(value)) {
       throw new ValidationError('request body must be a JSON object', { fields: { body: ['must be a JSON object'] } });
     }
+    rejectHostileShapes(value);
     const instance = plainToInstance(metatype as new () => object, value, { enableImplicitConversion: false });
     const errors = await validate(instance, {
       whitelist: true,
@@ -47,6 +48,25 @@ export class StrictValidationPipe implements PipeTransform {
       throw new ValidationError('request validation failed', { fields: flattenErrors(errors) });
     }
     return instance;
+  }
+}
+
+/** No body of this API nests deeper; class-transformer recurses without a limit and would overflow. */
+const MAX_DEPTH = 16;
+/** Keys that class-transformer and class-validator treat specially, so whitelisting misses them. */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function rejectHostileShapes(value: unknown, path = '', depth = 0): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (depth >= MAX_DEPTH) {
+    throw new ValidationError('request body is nested too deeply', { fields: { [path]: [`nests deeper than ${MAX_DEPTH} levels`] } });
+  }
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = path ? `${path}.${key}` : key;
+    if (RESERVED_KEYS.has(key)) {
+      throw new ValidationError('request validation failed', { fields: { [childPath]: ['property should not exist'] } });
+    }
+    rejectHostileShapes(child, childPath, depth + 1);
   }
 }
 
