@@ -9,12 +9,16 @@
  * use), login JWTs (RS256 and ES256, verified on every request against a cached JWKS key), and a
  * refused request (401). Rate limiting is on, with limits too high to be reached, so its own
  * cost is part of every protected row. A real list route (one database query) is shown for scale.
+ * Then, without HTTP, the CPU time of `AuthenticationService.authenticate()` alone per token kind
+ * (the median of several rounds, so that other load on the machine disturbs it less).
  * Uses a fresh database on the local PostgreSQL (or an embedded one), dropped afterwards.
  */
 import { Controller, Get, Module } from '@nestjs/common';
 import { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { Public, RequireCapability } from '../src/auth/access.decorators';
+import { AuthenticationService } from '../src/auth/authentication.service';
 import { JwksServer } from '../test/support/jwks-server';
 import { createTestDatabase } from '../test/support/test-database';
 import { createKey, startTestApp } from '../test/support/test-app';
@@ -59,6 +63,26 @@ async function run(baseUrl: string, scenario: Scenario, seconds: number, connect
     duration: seconds,
     workers: 1,
   });
+}
+
+/** Microseconds per `authenticate(token)` call: the median of `rounds` rounds of `calls` calls. */
+async function authenticateMicros(auth: AuthenticationService, token: string, rounds = 7, calls = 3000): Promise<number> {
+  const perRound: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const started = performance.now();
+    for (let i = 0; i < calls; i++) {
+      if (!(await auth.authenticate(token))) throw new Error('token refused');
+    }
+    perRound.push(((performance.now() - started) * 1000) / calls);
+  }
+  return perRound.sort((a, b) => a - b)[Math.floor(rounds / 2)];
+}
+
+function printTable(rows: string[][]): void {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const row of rows) {
+    process.stdout.write(`${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')}\n`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -111,9 +135,16 @@ async function main(): Promise<void> {
         String(unexpected),
       ]);
     }
-    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-    for (const row of rows) process.stdout.write(`${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')}\n`);
-    process.stdout.write('\nµs/req is the server time per request at saturation (1 / req/s); auth µs/req is that minus the public row.\n');
+    printTable(rows);
+    process.stdout.write('\nµs/req is the server time per request at saturation (1 / req/s); auth µs/req is that minus the public row.\n\n');
+
+    const auth = app.app.get(AuthenticationService);
+    printTable([
+      ['authenticate() alone', 'µs/call'],
+      ['API key (cached)', (await authenticateMicros(auth, scenarios[1].token!)).toFixed(1)],
+      ['login JWT RS256', (await authenticateMicros(auth, scenarios[2].token!)).toFixed(1)],
+      ['login JWT ES256', (await authenticateMicros(auth, scenarios[3].token!)).toFixed(1)],
+    ]);
   } finally {
     await app.close();
     await idp.stop();
