@@ -106,6 +106,18 @@ describe('Baileys provider (stand-in sockets, real ingestion and PostgreSQL)', (
     expect(h.clock.pendingDelays()).toEqual([]);
   });
 
+  it('restarts at once when WhatsApp asks, but backs off when it keeps asking without ever opening', async () => {
+    const id = await h.createSession();
+    await h.provider.connect({ id, orgId: h.orgId });
+    const first = await h.sockets.waitForSocket(id, 1);
+    first.close(closeError(515, 'Stream Errored (restart required)'));
+    const second = await h.sockets.waitForSocket(id, 2);
+    expect(h.clock.pendingDelays()).toEqual([]);
+    second.close(closeError(515, 'Stream Errored (restart required)'));
+    expect(h.clock.pendingDelays()).toEqual([1500]);
+    await h.provider.disconnect(id);
+  });
+
   it('retries when the socket cannot even be made, and keeps other sessions apart from a failing one', async () => {
     const failing = await h.createSession();
     h.sockets.failures.set(failing, 2);

@@ -68,21 +68,22 @@ export function summarizeContent(content: Content | null | undefined): ContentSu
   return { type: 'unknown', text: null };
 }
 
+/** Content keys that carry no message a person sees. */
+const SIGNALLING = new Set([
+  'protocolMessage',
+  'senderKeyDistributionMessage',
+  'fastRatchetKeySenderKeyDistributionMessage',
+  'messageContextInfo',
+  'pollUpdateMessage',
+  'keepInChatMessage',
+  'encReactionMessage',
+  'encEventResponseMessage',
+  'pinInChatMessage',
+]);
+
 /** True when no key of the content is one a person would see. */
 function isSignalling(c: Content): boolean {
-  const SIGNALLING: readonly string[] = [
-    'protocolMessage',
-    'senderKeyDistributionMessage',
-    'fastRatchetKeySenderKeyDistributionMessage',
-    'messageContextInfo',
-    'pollUpdateMessage',
-    'keepInChatMessage',
-    'encReactionMessage',
-    'encEventResponseMessage',
-    'pinInChatMessage',
-  ];
-  const present = Object.keys(c).filter((key) => (c as Record<string, unknown>)[key] != null);
-  return present.every((key) => SIGNALLING.includes(key));
+  return Object.entries(c).every(([key, value]) => value === null || value === undefined || SIGNALLING.has(key));
 }
 
 /** The text of an edited message's new content (text, or a media caption). */

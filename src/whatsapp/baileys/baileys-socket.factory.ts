@@ -1,9 +1,16 @@
-import { Injectable } from '@nestjs/common';
-import type { AuthenticationCreds, SignalKeyStore } from 'baileys';
+import { Inject, Injectable } from '@nestjs/common';
+import type { AuthenticationCreds, SignalKeyStore, WAVersion } from 'baileys';
+import { Logger } from 'pino';
+import { LOGGER } from '../../common/logging/logging.module';
 import { importEsm } from '../../database/esm-import';
 import { BaileysSocket, BaileysSocketFactory, BaileysSocketOptions } from './baileys-socket';
 
 type BaileysPackage = typeof import('baileys');
+
+const VERSION_FETCH_TIMEOUT_MS = 5_000;
+/** How long a fetched WhatsApp Web version is used before asking again; after a failure, sooner. */
+const VERSION_TTL_MS = 6 * 60 * 60 * 1000;
+const VERSION_RETRY_MS = 5 * 60 * 1000;
 
 /**
  * Real Baileys sockets. The package is ESM-only: it is imported on the first connection, through
@@ -12,13 +19,10 @@ type BaileysPackage = typeof import('baileys');
 @Injectable()
 export class EsmBaileysSocketFactory extends BaileysSocketFactory {
   private loading: Promise<BaileysPackage> | null = null;
+  private version: { value: WAVersion; until: number } | null = null;
 
-  private load(): Promise<BaileysPackage> {
-    this.loading ??= importEsm<BaileysPackage>('baileys').catch((error: unknown) => {
-      this.loading = null;
-      throw error;
-    });
-    return this.loading;
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {
+    super();
   }
 
   async initialCreds(): Promise<AuthenticationCreds> {
@@ -30,6 +34,7 @@ export class EsmBaileysSocketFactory extends BaileysSocketFactory {
     const baileys = await this.load();
     const keys = baileys.makeCacheableSignalKeyStore(withProtoAppStateKeys(auth.keys, baileys), logger);
     const socket: BaileysSocket = baileys.makeWASocket({
+      version: await this.webVersion(baileys),
       auth: { creds: auth.creds, keys },
       logger,
       browser: baileys.Browsers.ubuntu('Chrome'),
@@ -40,6 +45,28 @@ export class EsmBaileysSocketFactory extends BaileysSocketFactory {
       getMessage: (key) => options.getMessage(key),
     });
     return socket;
+  }
+
+  private load(): Promise<BaileysPackage> {
+    this.loading ??= importEsm<BaileysPackage>('baileys').catch((error: unknown) => {
+      this.loading = null;
+      throw error;
+    });
+    return this.loading;
+  }
+
+  /**
+   * WhatsApp turns away clients that announce an outdated web version, and the one the package
+   * ships ages: ask WhatsApp for the current one now and then, else use the shipped one.
+   */
+  private async webVersion(baileys: BaileysPackage): Promise<WAVersion> {
+    if (this.version && this.version.until > Date.now()) return this.version.value;
+    const latest = await baileys.fetchLatestWaWebVersion({ signal: AbortSignal.timeout(VERSION_FETCH_TIMEOUT_MS) });
+    if (!latest.isLatest) {
+      this.logger.warn({ err: latest.error }, 'could not read the current WhatsApp Web version; using the one Baileys ships');
+    }
+    this.version = { value: latest.version, until: Date.now() + (latest.isLatest ? VERSION_TTL_MS : VERSION_RETRY_MS) };
+    return latest.version;
   }
 }
 

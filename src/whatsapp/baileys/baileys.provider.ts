@@ -345,7 +345,13 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
       case 'restart':
         connection.logger.info(details, 'WhatsApp asked for a new connection');
         this.setStatus(connection, 'connecting');
-        void this.open(connection);
+        // At once the first time (right after pairing); a restart loop backs off like any close.
+        if (connection.attempt === 0) {
+          connection.attempt = 1;
+          void this.open(connection);
+        } else {
+          this.scheduleReconnect(connection);
+        }
         return;
       case 'retry':
         connection.logger.warn(details, 'WhatsApp connection closed; reconnecting');
@@ -391,6 +397,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
   private halt(connection: Connection, status: SessionStatus): void {
     this.setStatus(connection, status);
     this.stop(connection);
+    void connection.auth?.close();
   }
 
   /** No more sockets or reconnects for this connection; `endSocket` closes the current one. */

@@ -47,7 +47,8 @@ interface Chunk {
   origin: EventOrigin;
 }
 
-function describe(event: GatewayEvent): Record<string, unknown> {
+/** What identifies an event in a log line (never its content). */
+function eventRef(event: GatewayEvent): Record<string, unknown> {
   switch (event.type) {
     case 'message.upsert':
       return { type: event.type, chatId: event.message.chatId, messageId: event.message.id };
@@ -224,7 +225,7 @@ export class SessionWriteQueue {
         parts.push(events.slice(middle), events.slice(0, middle));
       } else {
         this.logger.error(
-          { sessionId: this.sessionId, event: describe(events[0]), err: failure.error },
+          { sessionId: this.sessionId, event: eventRef(events[0]), err: failure.error },
           'ingestion refused an event: gave it up',
         );
       }
