@@ -8,7 +8,7 @@ const KEY_TTL_MS = 10 * 60_000;
 /** Fetches for keys not seen yet, per minute: a flood of made-up `kid`s costs the IdP this much. */
 const JWKS_REQUESTS_PER_MINUTE = 10;
 /** One JWKS fetch may take this long before the identity provider counts as down. */
-export const JWKS_TIMEOUT_MS = 3000;
+const JWKS_TIMEOUT_MS = 3000;
 /** Only keys the JWKS actually served are kept, so this bound is never reached in practice. */
 const MAX_KEYS = 100;
 
