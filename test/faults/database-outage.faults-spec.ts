@@ -34,7 +34,8 @@ describe('database outage under load', () => {
   let sid: string;
 
   beforeAll(async () => {
-    f = await startGatewayFixture();
+    // Errors only: the thousands of 503s are logged as warnings, and would bury a 500's line.
+    f = await startGatewayFixture({ env: { LOG_LEVEL: 'error' } });
     sid = await createSession(f);
     const seeded = await f.api('POST', `/api/v1/sessions/${sid}/events`, messageBatch('S0', 200, CHATS, 1_700_000_000_000));
     expect(seeded.status).toBe(200);
@@ -126,7 +127,12 @@ describe('database outage under load', () => {
       }
       if (o.status >= 400) {
         const problem = envelopeProblem(o.res!, 'unavailable');
-        if (o.status !== 503 || problem) problems.push(`${show(o)} ${problem ?? ''} ${o.res!.text.slice(0, 200)}`);
+        if (o.status !== 503 || problem) {
+          // With the server's own log line for it, when it logged one (a 500 carries its errorId).
+          const errorId = o.res!.body?.error?.details?.errorId as string | undefined;
+          const logged = errorId ? f.gateway.logs().split('\n').find((line) => line.includes(errorId)) : undefined;
+          problems.push(`${show(o)} ${problem ?? ''} ${o.res!.text.slice(0, 200)}${logged ? `\n  log: ${logged.slice(0, 1500)}` : ''}`);
+        }
         else if (!o.res!.headers['retry-after']) problems.push(`503 without Retry-After: ${show(o)}`);
       }
     }
