@@ -88,6 +88,8 @@ export async function createApp(
   app.disable('x-powered-by');
   // An ETag costs a hash of every body, and clients page with cursors, not conditional requests.
   app.set('etag', false);
+  // Behind a load balancer the client IP (for the failed-authentication limit) is in X-Forwarded-For.
+  app.set('trust proxy', config.trustProxy);
   app.use(requestIdMiddleware(logger));
   // Metrics cost a little on every request, so they are only collected when they can be scraped.
   if (config.metricsToken) app.use(httpMetricsMiddleware(app.get(MetricsService)));

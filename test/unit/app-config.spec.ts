@@ -37,3 +37,19 @@ describe('loadConfig', () => {
     expect(loadConfig({ SESSION_ENCRYPTION_KEY: b64 }).sessionEncryptionKey).toEqual(Buffer.alloc(32, 7));
   });
 });
+
+describe('TRUST_PROXY', () => {
+  it.each([
+    [undefined, false],
+    ['false', false],
+    ['true', true],
+    ['1', 1],
+    ['loopback, 10.0.0.0/8', 'loopback, 10.0.0.0/8'],
+  ])('%s → %j', (value, expected) => {
+    expect(loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it('names the variable when it is malformed', () => {
+    expect(() => loadConfig({ TRUST_PROXY: 'x; rm -rf' })).toThrow(/^invalid configuration: TRUST_PROXY /);
+  });
+});
