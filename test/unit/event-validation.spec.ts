@@ -158,6 +158,11 @@ describe('event batch validation', () => {
     });
   });
 
+  it.each(['constructor', '__proto__', 'toString'])('names an unknown field called %s like any other', (field) => {
+    const event = JSON.parse(`{"type": "chat.delete", "chatId": "${DIRECT}", "${field}": []}`) as unknown;
+    expect(rejection(() => validateEventBatch({ events: [event] }))).toEqual({ index: 0, fields: { [field]: ['is not an accepted field'] } });
+  });
+
   it('answers any input with events or a validation error, never another exception', () => {
     const event = fc.oneof(
       fc.anything(),

@@ -226,7 +226,8 @@ export function validateEvents(events: readonly unknown[], origin: EventOrigin):
     if (typeof event.type !== 'string' || !allowedTypes.includes(event.type)) {
       throw invalidEvent(index, { type: [`must be one of ${allowedTypes.join(', ')}`] });
     }
-    const problems: Record<string, string[]> = {};
+    // Without a prototype, so that a field named `constructor` or `__proto__` is reported like any other.
+    const problems = Object.create(null) as Record<string, string[]>;
     checkShape(event, { type: {}, ...byType[event.type as keyof typeof byType] }, '', problems);
     if (Object.keys(problems).length > 0) throw invalidEvent(index, problems);
     let rawJson: string | null;
