@@ -13,11 +13,18 @@ import { HealthModule } from './health/health.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { SessionsModule } from './sessions/sessions.module';
+import { BaileysModule, BaileysModuleOptions } from './whatsapp/baileys/baileys.module';
+import { IngestionService } from './whatsapp/ingestion/ingestion.service';
 import { WhatsAppModule } from './whatsapp/whatsapp.module';
+
+export interface AppModuleOptions {
+  /** Stand-ins for the `baileys` provider's sockets and time (tests). */
+  baileys?: Pick<BaileysModuleOptions, 'socketFactory' | 'clock' | 'tuning'>;
+}
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+  static forRoot(config: AppConfig, logger: Logger, options: AppModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -31,6 +38,9 @@ export class AppModule {
         ChatsModule,
         MessagesModule,
         WhatsAppModule,
+        // Always: sessions created with `baileys` need it whatever WA_PROVIDER says now. The package
+        // itself is only loaded on the first connection.
+        BaileysModule.register({ imports: [WhatsAppModule], sink: IngestionService, ...options.baileys }),
       ],
       providers: [
         { provide: APP_FILTER, useClass: ErrorEnvelopeFilter },

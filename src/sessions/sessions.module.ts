@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ProvidersModule } from '../whatsapp/providers/providers.module';
+import { SessionConnectorService } from './session-connector.service';
 import { SessionEntity } from './session.entity';
+import { SessionOwnershipService } from './session-ownership.service';
 import { SessionsController } from './sessions.controller';
 import { SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
@@ -9,7 +11,7 @@ import { SessionsService } from './sessions.service';
 @Module({
   imports: [TypeOrmModule.forFeature([SessionEntity]), ProvidersModule],
   controllers: [SessionsController],
-  providers: [SessionsRepository, SessionsService],
+  providers: [SessionsRepository, SessionsService, SessionConnectorService, SessionOwnershipService],
   exports: [SessionsRepository, SessionsService],
 })
 export class SessionsModule {}

@@ -72,4 +72,28 @@ export class SessionsRepository {
       [id, change.status, setsNumber, change.phoneNumber ?? null, new Date()],
     );
   }
+
+  /** `lockForWrite` for a send of `orgId`: also the attached number, which a sent message is from. */
+  async lockForSend(
+    runner: QueryRunner,
+    id: string,
+    orgId: string,
+  ): Promise<{ provider: ProviderName; phoneNumber: string | null } | null> {
+    const rows = (await runner.query(
+      'SELECT provider, phone_number FROM sessions WHERE id = $1 AND org_id = $2 FOR NO KEY UPDATE',
+      [id, orgId],
+    )) as { provider: ProviderName; phone_number: string | null }[];
+    return rows.length === 0 ? null : { provider: rows[0].provider, phoneNumber: rows[0].phone_number };
+  }
+
+  /** Up to `limit` sessions of `provider` that are not logged out, by id, after `afterId`. */
+  async listConnectable(provider: ProviderName, limit: number, afterId = ''): Promise<{ id: string; orgId: string }[]> {
+    const rows = await this.dataSource.query<{ id: string; org_id: string }[]>(
+      `SELECT id, org_id FROM sessions
+        WHERE provider = $1 AND status <> 'logged_out' AND id > $2
+        ORDER BY id LIMIT $3`,
+      [provider, afterId, limit],
+    );
+    return rows.map((row) => ({ id: row.id, orgId: row.org_id }));
+  }
 }

@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Logger } from 'pino';
 import { ulid } from 'ulid';
+import { ConflictError } from '../common/errors/app-error';
 import { LOGGER } from '../common/logging/logging.module';
 import { Page, toPage } from '../common/pagination/page';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
+import { PairingCodeDto, SessionQrDto } from './pairing.dto';
+import { SessionConnectorService } from './session-connector.service';
 import { SessionEntity } from './session.entity';
 import { SessionDto, toSessionDto } from './session.dto';
 import { isSessionId, sessionNotFound } from './session-id';
@@ -18,6 +21,7 @@ export class SessionsService {
   constructor(
     private readonly repository: SessionsRepository,
     private readonly providers: ProviderRegistry,
+    private readonly connector: SessionConnectorService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -46,12 +50,14 @@ export class SessionsService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.repository.insert(session);
+    await this.connector.hold(provider.name, session.id);
     try {
-      await provider.connect({ id: session.id, orgId });
+      await this.repository.insert(session);
     } catch (error) {
-      this.logger.warn({ err: error, sessionId: session.id }, 'provider could not start the session');
+      await this.connector.drop(provider.name, session.id);
+      throw error;
     }
+    await this.connector.connect(provider, { id: session.id, orgId });
     // A provider may already have reported a status.
     return toSessionDto((await this.repository.findOwned(orgId, session.id)) ?? session);
   }
@@ -71,6 +77,21 @@ export class SessionsService {
     const session = await this.findOwned(orgId, id);
     await this.logoutBestEffort(session);
     await this.repository.delete(orgId, session.id);
+    await this.connector.drop(session.provider, session.id);
+  }
+
+  /** The QR to scan while the session is pairing; 409 otherwise. */
+  async currentQr(orgId: string, id: string): Promise<SessionQrDto> {
+    const session = await this.findOwned(orgId, id);
+    const qr = this.providers.get(session.provider).currentQr(session.id);
+    if (!qr) throw new ConflictError('the session is not pairing', { status: session.status });
+    return { qr: qr.qr, expiresAt: qr.expiresAt };
+  }
+
+  /** An 8-character code to link the number instead of scanning the QR; 409 unless pairing. */
+  async requestPairingCode(orgId: string, id: string, phoneNumber: string): Promise<PairingCodeDto> {
+    const session = await this.findOwned(orgId, id);
+    return { code: await this.providers.get(session.provider).requestPairingCode(session.id, phoneNumber) };
   }
 
   private async logoutBestEffort(session: SessionEntity): Promise<void> {

@@ -36,6 +36,8 @@ const MATRIX: Record<string, Exercise> = {
   'GET /api/v1/sessions': { kind: 'collection' },
   'GET /api/v1/sessions/{sid}': { kind: 'resource' },
   'DELETE /api/v1/sessions/{sid}': { kind: 'resource' },
+  'GET /api/v1/sessions/{sid}/qr': { kind: 'resource' },
+  'POST /api/v1/sessions/{sid}/pairing-code': { kind: 'resource', body: () => ({ phoneNumber: '6281234567890' }) },
   'GET /api/v1/sessions/{sid}/chats': { kind: 'resource' },
   'GET /api/v1/sessions/{sid}/chats/{cid}': { kind: 'resource' },
   'PATCH /api/v1/sessions/{sid}/chats/{cid}': { kind: 'resource', body: () => ({ archived: true, pinned: true, mutedUntil: -1 }) },
