@@ -1,13 +1,20 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Response } from 'express';
 import { RequireCapability } from '../auth/access.decorators';
 import { Caller } from '../auth/caller.decorator';
 import { ApiChatIdParam } from '../chats/chat-id-param.decorator';
+import { ApiErrorExamples } from '../common/http/api-error-examples.decorator';
 import { ApiErrorResponses } from '../common/http/api-error-responses.decorator';
 import { PageQueryDto } from '../common/pagination/page-query.dto';
 import { ApiSessionIdParam } from '../sessions/session-id-param.decorator';
+import { IDEMPOTENCY_HEADER, parseIdempotencyKey } from './idempotency-key';
 import { MessageDto, MessagePageDto } from './message.dto';
+import { MessageSendService } from './message-send.service';
 import { MessagesService } from './messages.service';
+import { SendMessageDto } from './send-message.dto';
+
+const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 const NOT_FOUND = 'The session does not exist, is not the caller\'s organization\'s, or no chat with that `cid` is stored.';
 
@@ -16,7 +23,10 @@ const NOT_FOUND = 'The session does not exist, is not the caller\'s organization
 @ApiSessionIdParam()
 @ApiChatIdParam()
 export class MessagesController {
-  constructor(private readonly messages: MessagesService) {}
+  constructor(
+    private readonly messages: MessagesService,
+    private readonly sender: MessageSendService,
+  ) {}
 
   @Get()
   @RequireCapability('read')
@@ -57,5 +67,71 @@ export class MessagesController {
     @Param('mid') mid: string,
   ): Promise<MessageDto> {
     return this.messages.get(caller.orgId, sid, cid, mid);
+  }
+
+  @Post()
+  @HttpCode(202)
+  @RequireCapability('send')
+  @ApiOperation({
+    operationId: 'sendChatMessage',
+    summary: 'Send a text message',
+    description:
+      'Stores the message as `pending` and answers 202 with it at once; the session\'s provider then makes one ' +
+      'attempt to send it, and within 10 s the message reads `sent` or `failed`; receipts later move it on to ' +
+      '`delivered`, `read`, `played` (never back). Sending to a chat that is not stored yet creates it. The message ' +
+      'id is the one WhatsApp gets, so receipts and the message on the phone carry it. `baileys` sessions send while ' +
+      '`connected`; `external` sessions send through the connector at `WA_EXTERNAL_SEND_URL` (POSTed ' +
+      '`{"sessionId", "chatId", "message": {"id", "type", "text"}}` with header `Idempotency-Key: <message id>`; a 2xx ' +
+      'within 5 s means `sent`). Otherwise 409, and nothing is stored.\n\n' +
+      `**\`${IDEMPOTENCY_HEADER}\`** (optional, 1 to 255 visible ASCII characters), scoped to the organization and the ` +
+      'chat: the same key with the same body within 24 h answers the first response again (same status, same ' +
+      `message, with \`${REPLAYED_HEADER}: true\`) and sends nothing; the same key with another body answers 422; ` +
+      'while the first request with the key is still being handled, 409. 404 when the session does not exist or is ' +
+      'not the caller\'s organization\'s, or when `cid` is not a chat JID.',
+  })
+  @ApiHeader({
+    name: IDEMPOTENCY_HEADER,
+    required: false,
+    description: 'Makes a retried send safe: a key answers its first response for 24 h.',
+    schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7e]{1,255}$', example: 'order-1042-shipped' },
+  })
+  @ApiAcceptedResponse({
+    type: MessageDto,
+    description: 'Stored and on its way; `status` is `pending`.',
+    headers: {
+      [REPLAYED_HEADER]: {
+        description: `\`true\` when this is the first response to the same \`${IDEMPOTENCY_HEADER}\` again; nothing was sent.`,
+        schema: { type: 'string', enum: ['true'] },
+      },
+    },
+  })
+  @ApiErrorResponses(404, 413)
+  @ApiErrorExamples('conflict', 'the session cannot send now, or the same key is still being handled; nothing is stored', {
+    notConnected: { summary: 'A baileys session that is not connected', message: 'the session cannot send: it is not connected' },
+    noConnector: {
+      summary: 'An external session without WA_EXTERNAL_SEND_URL',
+      message: 'the session cannot send: no connector is configured for external sessions',
+    },
+    inFlight: { summary: 'The same key, still being handled', message: `a request with this ${IDEMPOTENCY_HEADER} is still being handled` },
+  })
+  @ApiErrorExamples('validation_error', 'a bad body or key, or a key used before with another body; nothing is stored', {
+    body: { summary: 'A text that is too long', message: 'request validation failed', details: { fields: { text: ['must be shorter than or equal to 4096 characters'] } } },
+    reused: {
+      summary: 'A key used before with another body',
+      message: 'request validation failed',
+      details: { fields: { [IDEMPOTENCY_HEADER]: ['was already used with another request body'] } },
+    },
+  })
+  async send(
+    @Caller() caller: Caller,
+    @Param('sid') sid: string,
+    @Param('cid') cid: string,
+    @Headers('idempotency-key') key: string | undefined,
+    @Body() body: SendMessageDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<MessageDto> {
+    const result = await this.sender.send(caller.orgId, sid, cid, body, parseIdempotencyKey(key));
+    if (result.replayed) res.setHeader(REPLAYED_HEADER, 'true');
+    return result.message;
   }
 }

@@ -1,11 +1,18 @@
 import { Module } from '@nestjs/common';
+import { ChatsModule } from '../chats/chats.module';
+import { SessionsModule } from '../sessions/sessions.module';
+import { ProvidersModule } from '../whatsapp/providers/providers.module';
+import { IdempotencyKeysPrunerService } from './idempotency-keys-pruner.service';
+import { IdempotencyKeysRepository } from './idempotency-keys.repository';
+import { MessageSendService } from './message-send.service';
 import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 
 @Module({
+  imports: [SessionsModule, ChatsModule, ProvidersModule],
   controllers: [MessagesController],
-  providers: [MessagesRepository, MessagesService],
+  providers: [MessagesRepository, MessagesService, MessageSendService, IdempotencyKeysRepository, IdempotencyKeysPrunerService],
   exports: [MessagesRepository, MessagesService],
 })
 export class MessagesModule {}

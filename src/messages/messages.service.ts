@@ -14,7 +14,7 @@ function foundRows(result: ScopedMessages): MessageRow[] {
   return result.rows;
 }
 
-/** Reads of the stored message history; sending will live here too. */
+/** Reads of the stored message history; sending is `MessageSendService`. */
 @Injectable()
 export class MessagesService {
   constructor(private readonly repository: MessagesRepository) {}

@@ -22,3 +22,8 @@ export function isUserJid(value: unknown): value is string {
 export function chatTypeOf(jid: string): ChatType {
   return jid.endsWith('@g.us') ? 'group' : 'direct';
 }
+
+/** The JID of the person with phone number `digits`. */
+export function userJidOf(digits: string): string {
+  return `${digits}@s.whatsapp.net`;
+}

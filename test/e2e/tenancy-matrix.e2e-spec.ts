@@ -15,8 +15,12 @@ import { startTestApp, TestApp, uniqueOrg } from '../support/test-app';
 
 /** How an operation is exercised across organizations. */
 type Exercise =
-  /** Names a resource: B aiming at A's gets 404 and changes nothing of A's. */
-  | { kind: 'resource'; body?: (a: SeededOrg) => unknown }
+  /**
+   * Names a resource: B aiming at A's gets 404 and changes nothing of A's. `resources` are the path
+   * parameters that name one (default: all); the others are values that B may use in its own
+   * session (the chat a message is sent to), so they are only crossed together with A's session.
+   */
+  | { kind: 'resource'; body?: (a: SeededOrg) => unknown; resources?: string[] }
   /** Lists or creates in the caller's own organization: B sees nothing of A and changes nothing of A's. */
   | { kind: 'collection'; body?: () => unknown }
   /** Needs no credential and serves no organization's data. */
@@ -44,6 +48,11 @@ const MATRIX: Record<string, Exercise> = {
   'DELETE /api/v1/sessions/{sid}/chats/{cid}': { kind: 'resource' },
   'GET /api/v1/sessions/{sid}/chats/{cid}/messages': { kind: 'resource' },
   'GET /api/v1/sessions/{sid}/chats/{cid}/messages/{mid}': { kind: 'resource' },
+  'POST /api/v1/sessions/{sid}/chats/{cid}/messages': {
+    kind: 'resource',
+    body: () => ({ type: 'text', text: 'taken over' }),
+    resources: ['sid'],
+  },
   'POST /api/v1/sessions/{sid}/events': {
     kind: 'resource',
     body: (a) => ({
@@ -120,6 +129,7 @@ describe('tenancy matrix: every operation, org B against org A', () => {
       const params = op.path.match(/\{([^}]+)\}/g)!.map((p) => p.slice(1, -1));
       // A's ids for every parameter, then B's own for the leading ones and A's for the rest.
       for (let own = 0; own < params.length; own++) {
+        if (exercise.resources && !params.slice(own).some((p) => exercise.resources!.includes(p))) continue;
         const mix = (other: Record<string, string>) =>
           Object.fromEntries(params.map((p, i) => [p, i < own ? idsOf(b)[p] : other[p]]));
         for (const credential of credentials) {

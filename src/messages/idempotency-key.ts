@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto';
+import { ValidationError } from '../common/errors/app-error';
+
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+/** Visible ASCII and spaces (a header cannot carry more), 1 to 255 characters. */
+const KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+
+/** The key a request carries, or undefined without the header; 422 when it is malformed. */
+export function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (typeof header !== 'string' || !KEY_PATTERN.test(header)) {
+    throw ValidationError.field(IDEMPOTENCY_HEADER, 'must be 1 to 255 visible ASCII characters');
+  }
+  return header;
+}
+
+/**
+ * What makes two sends "the same request": the hash of the body's fields in a fixed order, so
+ * that the order or spacing of the JSON a client sent does not matter.
+ */
+export function requestHash(body: { type: string; text: string }): string {
+  return createHash('sha256').update(JSON.stringify([body.type, body.text])).digest('hex');
+}

@@ -1,0 +1,189 @@
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Logger } from 'pino';
+import { DataSource, QueryRunner } from 'typeorm';
+import { chatJidOf, chatNotFound } from '../chats/chat-id';
+import { ChatsRepository } from '../chats/chats.repository';
+import { ConflictError, ValidationError } from '../common/errors/app-error';
+import { LOGGER } from '../common/logging/logging.module';
+import { MetricsService } from '../metrics/metrics.service';
+import { isSessionId, sessionNotFound } from '../sessions/session-id';
+import { SessionsRepository } from '../sessions/sessions.repository';
+import { chatTypeOf, userJidOf } from '../whatsapp/jid';
+import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
+import { OutgoingText, ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
+import { IDEMPOTENCY_HEADER, requestHash } from './idempotency-key';
+import { IdempotencyKeysRepository } from './idempotency-keys.repository';
+import { MessageDto } from './message.dto';
+import { newOutgoingMessageId } from './message-id';
+import { MessagesRepository } from './messages.repository';
+import { SendMessageDto } from './send-message.dto';
+
+/** Attempts to record a send's outcome while the database is briefly unavailable. */
+const OUTCOME_WRITE_ATTEMPTS = 3;
+const OUTCOME_RETRY_MS = 500;
+/** On shutdown, sends already answered 202 get this long to finish and record their outcome. */
+const SHUTDOWN_WAIT_MS = 8_000;
+
+export interface SendResult {
+  message: MessageDto;
+  /** True when an `Idempotency-Key` answered its first response again and nothing was sent. */
+  replayed: boolean;
+}
+
+interface Send {
+  provider: WhatsAppProvider;
+  session: ProviderSession;
+  chatJid: string;
+  message: OutgoingText;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * Sending: the message is stored as `pending` (with its chat, and the `Idempotency-Key`'s first
+ * response) in one transaction and answered at once; the provider's one attempt runs after the
+ * response, and its outcome moves the message to `sent` or `failed` (forward only, so a receipt
+ * that arrived first is kept).
+ */
+@Injectable()
+export class MessageSendService implements BeforeApplicationShutdown {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sessions: SessionsRepository,
+    private readonly chats: ChatsRepository,
+    private readonly messages: MessagesRepository,
+    private readonly idempotencyKeys: IdempotencyKeysRepository,
+    private readonly providers: ProviderRegistry,
+    private readonly metrics: MetricsService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async send(orgId: string, sessionId: string, cid: string, body: SendMessageDto, key?: string): Promise<SendResult> {
+    if (!isSessionId(sessionId)) throw sessionNotFound();
+    const chatJid = chatJidOf(cid);
+    const scope = key !== undefined && chatJid !== null ? { orgId, sessionId, chatJid, key } : undefined;
+    const hash = requestHash(body);
+    let send: Send | undefined;
+    const result = await this.dataSource.transaction(async (manager): Promise<SendResult> => {
+      const runner = manager.queryRunner!;
+      // First, so that a duplicate arriving meanwhile is told at once rather than queued behind it.
+      if (scope && !(await this.idempotencyKeys.tryLock(runner, scope))) {
+        throw new ConflictError(`a request with this ${IDEMPOTENCY_HEADER} is still being handled`);
+      }
+      const session = await this.sessions.lockForSend(runner, sessionId, orgId);
+      if (!session) throw sessionNotFound();
+      if (!chatJid) throw chatNotFound();
+      const stored = scope ? await this.idempotencyKeys.findLive(runner, scope) : null;
+      if (stored) {
+        if (stored.requestHash !== hash) {
+          throw ValidationError.field(IDEMPOTENCY_HEADER, 'was already used with another request body');
+        }
+        return { message: stored.response, replayed: true };
+      }
+      const provider = this.providers.get(session.provider);
+      if (!provider.canSend(sessionId)) {
+        throw new ConflictError(
+          provider.name === 'external'
+            ? 'the session cannot send: no connector is configured for external sessions'
+            : 'the session cannot send: it is not connected',
+        );
+      }
+      const message = await this.storePending(runner, sessionId, chatJid, session.phoneNumber, body.text);
+      if (scope) await this.idempotencyKeys.save(runner, scope, { requestHash: hash, response: message });
+      send = { provider, session: { id: sessionId, orgId }, chatJid, message: { id: message.id, type: 'text', text: body.text } };
+      return { message, replayed: false };
+    });
+    if (send) this.dispatch(send);
+    return result;
+  }
+
+  /** On shutdown, sends already answered get to finish, so that their outcome is recorded. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.drain(SHUTDOWN_WAIT_MS);
+  }
+
+  /** Resolves once every send answered so far has its outcome recorded, or after `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(this.inFlight), timeout]);
+    clearTimeout(timer);
+  }
+
+  private async storePending(
+    runner: QueryRunner,
+    sessionId: string,
+    chatJid: string,
+    phoneNumber: string | null,
+    text: string,
+  ): Promise<MessageDto> {
+    const message: MessageDto = {
+      id: newOutgoingMessageId(),
+      chatId: chatJid,
+      fromMe: true,
+      senderId: phoneNumber ? userJidOf(phoneNumber) : null,
+      timestamp: Date.now(),
+      type: 'text',
+      text,
+      status: 'pending',
+    };
+    await this.chats.insertMissing(runner, sessionId, [{ jid: chatJid, type: chatTypeOf(chatJid) }]);
+    await this.messages.upsertMany(runner, sessionId, [
+      {
+        chatJid,
+        id: message.id,
+        fromMe: true,
+        senderJid: message.senderId,
+        ts: message.timestamp,
+        type: message.type,
+        text,
+        status: message.status,
+        rawJson: null,
+      },
+    ]);
+    await this.chats.refreshLastMessageAt(runner, sessionId, [chatJid]);
+    return message;
+  }
+
+  /** Runs the provider's one attempt after the response is on its way. */
+  private dispatch(send: Send): void {
+    const task = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.deliver(send))
+      .catch((error: unknown) => this.logger.error({ err: error, sessionId: send.session.id }, 'send task failed'));
+    this.inFlight.add(task);
+    void task.finally(() => this.inFlight.delete(task));
+  }
+
+  private async deliver({ provider, session, chatJid, message }: Send): Promise<void> {
+    let outcome: 'sent' | 'failed' = 'sent';
+    try {
+      await provider.send(session, chatJid, message);
+    } catch (error) {
+      outcome = 'failed';
+      this.logger.warn({ err: error, sessionId: session.id, chatJid, messageId: message.id }, 'send failed');
+    }
+    this.metrics.recordSend(outcome);
+    await this.recordOutcome(session.id, chatJid, message.id, outcome);
+  }
+
+  private async recordOutcome(sessionId: string, chatJid: string, id: string, status: 'sent' | 'failed'): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.dataSource.transaction((manager) =>
+          this.messages.applyChanges(manager.queryRunner!, sessionId, [{ chatJid, id, status, revoked: false }]),
+        );
+        return;
+      } catch (error) {
+        if (attempt >= OUTCOME_WRITE_ATTEMPTS) {
+          this.logger.error({ err: error, sessionId, chatJid, messageId: id, status }, 'could not record the outcome of a send');
+          return;
+        }
+        await sleep(OUTCOME_RETRY_MS);
+      }
+    }
+  }
+}
