@@ -5,7 +5,6 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
@@ -92,7 +91,6 @@ export class SessionsController {
       'ask again for the current one. Otherwise (connecting, connected, logged out, or an `external` session, which ' +
       'its connector pairs) 409, with the session\'s `status` in `details`.',
   })
-  @ApiProduces('application/json', 'image/png')
   @ApiOkResponse({
     description: 'The current QR.',
     content: {

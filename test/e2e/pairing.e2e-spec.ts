@@ -75,6 +75,17 @@ describe('pairing and the session lifecycle with WA_PROVIDER=baileys (stand-in s
     expect(connected.body.error.details).toEqual({ status: 'connected' });
   });
 
+  it('documents the QR as JSON or PNG, and its errors as the JSON envelope', async () => {
+    const doc = (await request(g.t.http).get('/docs-json')).body as {
+      paths: Record<string, Record<string, { operationId: string; responses: Record<string, { content: Record<string, unknown> }> }>>;
+    };
+    const operation = doc.paths['/api/v1/sessions/{sid}/qr'].get;
+    expect(operation.operationId).toBe('getSessionQr');
+    expect(Object.keys(operation.responses['200'].content).sort()).toEqual(['application/json', 'image/png']);
+    for (const status of ['401', '403', '404', '409']) expect(Object.keys(operation.responses[status].content)).toEqual(['application/json']);
+    expect(doc.paths['/api/v1/sessions/{sid}/pairing-code'].post.operationId).toBe('requestPairingCode');
+  });
+
   it('gives a pairing code for the number while pairing, and 409 otherwise', async () => {
     const sid = await g.createSession();
     const socket = await g.sockets.waitForSocket(sid, 1);
