@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { ProviderName } from '../config/app-config';
-import { KeysetPosition } from '../sessions/keyset-position';
+import { KeysetPosition } from '../common/pagination/keyset-position';
 import { ChatStateChange } from '../whatsapp/whatsapp-provider';
 import { ChatType } from '../whatsapp/jid';
 

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { LOGGER } from '../common/logging/logging.module';
 import { Page, toPage } from '../common/pagination/page';
 import { ProviderName } from '../config/app-config';
-import { decodePosition, encodePosition } from '../sessions/keyset-position';
+import { decodePosition, encodePosition } from '../common/pagination/keyset-position';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
-import { KeysetPosition } from '../sessions/keyset-position';
+import { KeysetPosition } from '../common/pagination/keyset-position';
 import { MessageStatus, MessageType } from '../whatsapp/gateway-events';
 import { MESSAGE_STATUS_PROGRESS } from './message-status';
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Page, toPage } from '../common/pagination/page';
 import { chatJidOf, chatNotFound } from '../chats/chat-id';
-import { decodePosition, encodePosition } from '../sessions/keyset-position';
+import { decodePosition, encodePosition } from '../common/pagination/keyset-position';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { MessageDto, toMessageDto } from './message.dto';
 import { messageIdOf, messageNotFound } from './message-id';

@@ -10,7 +10,7 @@ import { SessionConnectorService } from './session-connector.service';
 import { SessionEntity } from './session.entity';
 import { SessionDto, toSessionDto } from './session.dto';
 import { isSessionId, sessionNotFound } from './session-id';
-import { decodePosition, encodePosition } from './keyset-position';
+import { decodePosition, encodePosition, MAX_DATE_MS } from '../common/pagination/keyset-position';
 import { SessionsRepository } from './sessions.repository';
 
 /** A logout that has not finished by then is abandoned; the session is deleted regardless. */
@@ -67,7 +67,7 @@ export class SessionsService {
   }
 
   async list(orgId: string, limit: number, cursor?: string): Promise<Page<SessionDto>> {
-    const after = cursor ? decodePosition(cursor, isSessionId) : undefined;
+    const after = cursor ? decodePosition(cursor, isSessionId, 0, MAX_DATE_MS) : undefined;
     const rows = await this.repository.listPage(orgId, limit + 1, after && { createdAt: new Date(after[0]), id: after[1] });
     return toPage(rows, limit, toSessionDto, (s) => encodePosition(s.createdAt.getTime(), s.id));
   }

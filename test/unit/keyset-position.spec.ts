@@ -1,6 +1,6 @@
 import { ValidationError } from '../../src/common/errors/app-error';
 import { encodeCursor } from '../../src/common/pagination/cursor';
-import { decodePosition, encodePosition } from '../../src/sessions/keyset-position';
+import { decodePosition, encodePosition } from '../../src/common/pagination/keyset-position';
 import { isChatJid } from '../../src/whatsapp/jid';
 
 describe('keyset positions', () => {

@@ -4,7 +4,7 @@ import { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { ForbiddenError, NotFoundError } from '../../common/errors/app-error';
 import { LOGGER } from '../../common/logging/logging.module';
-import { decodeCursor, encodeCursor } from '../../common/pagination/cursor';
+import { decodePosition, encodePosition, MAX_DATE_MS } from '../../common/pagination/keyset-position';
 import { Page, toPage } from '../../common/pagination/page';
 import { Caller } from '../caller.decorator';
 import { Capability } from '../capability';
@@ -151,13 +151,13 @@ export class ApiKeysService implements OnModuleDestroy, BeforeApplicationShutdow
     cursor: string | undefined,
     map: (key: ApiKeyEntity) => T,
   ): Promise<Page<T>> {
-    const after = cursor ? decodeCursor<[number, string]>(cursor, ['number', 'string']) : undefined;
+    const after = cursor ? decodePosition(cursor, isApiKeyId, 0, MAX_DATE_MS) : undefined;
     const rows = await this.repository.listPage(
       orgId,
       limit + 1,
       after && { createdAt: new Date(after[0]), id: after[1] },
     );
-    return toPage(rows, limit, map, (k) => encodeCursor([k.createdAt.getTime(), k.id]));
+    return toPage(rows, limit, map, (k) => encodePosition(k.createdAt.getTime(), k.id));
   }
 
   private async revokeScoped(id: string, orgId: string | undefined): Promise<void> {
