@@ -88,6 +88,10 @@ export interface GatewayProcessOptions {
   readyTimeoutMs?: number;
   /** Also echo the child's output to this process's stderr (debugging a run). */
   echo?: boolean;
+  /** The compiled entry point to run; `dist/main.js` of this tree by default. */
+  entry?: string;
+  /** Node options placed before the entry point (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -112,9 +116,10 @@ export class GatewayProcess {
   }
 
   static async start(options: GatewayProcessOptions): Promise<GatewayProcess> {
-    await waitForBuild();
+    const entry = options.entry ?? ENTRY;
+    await waitForBuild(entry);
     const port = await freePort();
-    const child = spawn(process.execPath, [ENTRY], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry], {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -175,6 +180,11 @@ export class GatewayProcess {
     return Number(kb[1]) * 1024;
   }
 
+  /** CPU time the process has used so far (user + system), in milliseconds (Linux `/proc`). */
+  cpuMs(): number {
+    return processCpuMs(this.pid);
+  }
+
   /** What the process wrote to stdout and stderr (the last 256 KiB). */
   logs(): string {
     return this.output;
@@ -213,11 +223,22 @@ export class GatewayProcess {
   }
 }
 
+/** `/proc` counts CPU time in ticks of USER_HZ, which is 100 on the platforms Node supports. */
+const MS_PER_TICK = 10;
+
+/** CPU time (user + system) that process `pid` has used, in milliseconds, from `/proc/<pid>/stat`. */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name (which may contain spaces): utime is the 12th, stime the 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+}
+
 /** `npm run build` may be rewriting `dist/` right now; wait for the entry point to be there. */
-async function waitForBuild(): Promise<void> {
+async function waitForBuild(entry: string): Promise<void> {
   const deadline = Date.now() + 120_000;
-  while (!existsSync(ENTRY)) {
-    if (Date.now() > deadline) throw new Error(`${ENTRY} not found: run \`npm run build\` first`);
+  while (!existsSync(entry)) {
+    if (Date.now() > deadline) throw new Error(`${entry} not found: run \`npm run build\` first`);
     await sleep(500);
   }
 }

@@ -4,4 +4,5 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export function createTestDatabase(label?: string): Promise<TestDatabase>;
+/** `serverUrl`: any database URL of the server to create it on (default: TEST_DATABASE_URL, DATABASE_URL, local). */
+export function createTestDatabase(label?: string, serverUrl?: string): Promise<TestDatabase>;

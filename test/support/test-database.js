@@ -52,11 +52,11 @@ function withDatabase(url, database) {
 }
 
 /**
- * A fresh database on the server at TEST_DATABASE_URL (or DATABASE_URL, or the local default);
- * when no server answers there, on an embedded PostgreSQL started for the purpose.
+ * A fresh database on the server at `serverUrl` (or TEST_DATABASE_URL, or DATABASE_URL, or the
+ * local default); when no server answers there, on an embedded PostgreSQL started for the purpose.
  */
-async function createTestDatabase(label = 'test') {
-  let adminUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || DEFAULT_ADMIN_URL;
+async function createTestDatabase(label = 'test', serverUrl = undefined) {
+  let adminUrl = serverUrl || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || DEFAULT_ADMIN_URL;
   let embedded;
   if (!(await answers(adminUrl))) {
     process.stderr.write(`no PostgreSQL answers at ${new URL(adminUrl).host}; starting an embedded one\n`);
