@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { ProviderName } from '../config/app-config';
 import { KeysetPosition } from '../common/pagination/keyset-position';
+import { queryPrepared } from '../database/prepared-query';
 import { ChatStateChange } from '../whatsapp/whatsapp-provider';
 import { ChatType } from '../whatsapp/jid';
 
@@ -46,6 +47,10 @@ const COLUMNS = 'c.jid, c.name, c.type, c.archived, c.pinned, c.muted_until, c.u
 /** The list order, written exactly as the `chats_*activity_idx` indexes are. */
 const ACTIVITY = 'COALESCE(c.last_message_at, -1)';
 
+const FIND_ONE_SQL = `SELECT ${COLUMNS} FROM sessions s
+                        LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
+                       WHERE s.id = $1 AND s.org_id = $2`;
+
 /**
  * Queries on `chats`. Reads and REST writes check the session's organization in the same
  * statement, so a request costs one round trip; ingestion writes take a session its caller has
@@ -66,7 +71,9 @@ export class ChatsRepository {
       params.push(filter.after[0], filter.after[1]);
       conditions.push(`(${ACTIVITY}, c.jid) < ($4, $5)`);
     }
-    const rows: (ChatRow | { jid: null })[] = await this.dataSource.query(
+    // The SQL text depends only on which filters are present, so there are few distinct statements.
+    const rows = await queryPrepared<ChatRow | { jid: null }>(
+      this.dataSource,
       `SELECT c.* FROM sessions s
          LEFT JOIN LATERAL (
            SELECT ${COLUMNS} FROM chats c
@@ -82,13 +89,7 @@ export class ChatsRepository {
   }
 
   async findOne(orgId: string, sessionId: string, jid: string | null): Promise<ScopedChat> {
-    const rows: (ChatRow | { jid: null })[] = await this.dataSource.query(
-      `SELECT ${COLUMNS} FROM sessions s
-         LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
-        WHERE s.id = $1 AND s.org_id = $2`,
-      [sessionId, orgId, jid],
-    );
-    return scoped(rows);
+    return scoped(await queryPrepared<ChatRow | { jid: null }>(this.dataSource, FIND_ONE_SQL, [sessionId, orgId, jid]));
   }
 
   /** Applies archive/pin/mute; also returns the session's provider, to mirror the change there. */
@@ -98,7 +99,8 @@ export class ChatsRepository {
     jid: string | null,
     change: ChatStateChange,
   ): Promise<ScopedChat & { provider: ProviderName | null }> {
-    const rows: ((ChatRow | { jid: null }) & { provider: ProviderName })[] = await this.dataSource.query(
+    const rows = await queryPrepared<(ChatRow | { jid: null }) & { provider: ProviderName }>(
+      this.dataSource,
       `WITH s AS (SELECT id, provider FROM sessions WHERE id = $1 AND org_id = $2),
             u AS (
               UPDATE chats c

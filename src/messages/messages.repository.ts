@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { KeysetPosition } from '../common/pagination/keyset-position';
+import { queryPrepared } from '../database/prepared-query';
 import { MessageStatus, MessageType } from '../whatsapp/gateway-events';
 import { MESSAGE_STATUS_PROGRESS } from './message-status';
 
@@ -73,6 +74,14 @@ export function messagePageSql(withCursor: boolean): string {
            WHERE s.id = $1 AND s.org_id = $2`;
 }
 
+const FIRST_PAGE_SQL = messagePageSql(false);
+const NEXT_PAGE_SQL = messagePageSql(true);
+
+const FIND_ONE_SQL = `SELECT c.jid AS chat_jid, ${M_COLUMNS} FROM sessions s
+                        LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
+                        LEFT JOIN messages m ON m.session_id = c.session_id AND m.chat_jid = c.jid AND m.id = $4
+                       WHERE s.id = $1 AND s.org_id = $2`;
+
 /** Queries on `messages`. Reads check the organization in the same statement. */
 @Injectable()
 export class MessagesRepository {
@@ -86,20 +95,14 @@ export class MessagesRepository {
     limit: number,
     after?: KeysetPosition,
   ): Promise<ScopedMessages> {
-    const params: unknown[] = [sessionId, orgId, jid, limit];
-    if (after) params.push(after[0], after[1]);
-    return scoped(await this.dataSource.query(messagePageSql(after !== undefined), params));
+    const rows = after
+      ? await queryPrepared<MessageRow>(this.dataSource, NEXT_PAGE_SQL, [sessionId, orgId, jid, limit, after[0], after[1]])
+      : await queryPrepared<MessageRow>(this.dataSource, FIRST_PAGE_SQL, [sessionId, orgId, jid, limit]);
+    return scoped(rows);
   }
 
   async findOne(orgId: string, sessionId: string, jid: string | null, id: string | null): Promise<ScopedMessages> {
-    const rows: MessageRow[] = await this.dataSource.query(
-      `SELECT c.jid AS chat_jid, ${M_COLUMNS} FROM sessions s
-         LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
-         LEFT JOIN messages m ON m.session_id = c.session_id AND m.chat_jid = c.jid AND m.id = $4
-        WHERE s.id = $1 AND s.org_id = $2`,
-      [sessionId, orgId, jid, id],
-    );
-    return scoped(rows);
+    return scoped(await queryPrepared<MessageRow>(this.dataSource, FIND_ONE_SQL, [sessionId, orgId, jid, id]));
   }
 
   /**
