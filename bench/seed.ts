@@ -50,11 +50,12 @@ const FIRST_TS = 1_700_000_000_000;
 const sessionId = (n: number): string => `01JBENCH${String(n).padStart(18, '0')}`;
 
 /**
- * Chat sizes: the largest chat gets 20% of the messages (at least 200,000 when there are
- * 1,000,000), three more get 5% each, and the rest follows a power law over `tailChats` chats.
+ * Chat sizes: the largest chat gets 20% of the messages but at least 200,000 (two thirds when
+ * there are fewer than 300,000), three more get 5% each, and the rest follows a power law over
+ * `tailChats` chats.
  */
 function chatSizes(total: number, tailChats: number): number[] {
-  const largest = Math.min(total, Math.max(Math.round(total * 0.2), Math.min(200_000, Math.round(total / 2))));
+  const largest = Math.min(total, Math.max(Math.round(total * 0.2), Math.min(200_000, Math.round((total * 2) / 3))));
   const large = Array.from({ length: 3 }, () => Math.floor(Math.min(total * 0.05, (total - largest) / 4)));
   const tail = total - largest - large.reduce((a, b) => a + b, 0);
   const weights = Array.from({ length: tailChats }, (_, i) => 1 / (i + 1) ** 0.9);
@@ -157,39 +158,52 @@ export interface PageCost {
   /** From EXPLAIN (ANALYZE, BUFFERS). */
   executionMs: number;
   sharedBuffers: number;
-  /** Round trips measured from the client, `runs` times. */
+  /** Round trips measured from the client (`runs` of them). */
   medianMs: number;
   p95Ms: number;
+  runs: number;
   plan: string;
 }
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
+/** Where a keyset page starts: the `(ts, id)` of the last message of the page before it. */
+export interface PagePosition {
+  ts: number;
+  id: string;
+}
+
+export interface PageCostOptions {
+  limit?: number;
+  /** How deep (0..1) into the chat the deep page starts, when `after` is not given. */
+  depth?: number;
+  /** The deep page's keyset position (e.g. from a cursor of a real walk); found by OFFSET when absent. */
+  after?: PagePosition;
+  /** Client timings per query: at most `runs`, and no more than fit in `budgetMs` (at least 5). */
+  runs?: number;
+  budgetMs?: number;
+}
+
 /**
- * EXPLAIN (ANALYZE, BUFFERS) and client timings of a page of `limit` messages: page 1 and a page
- * at `depth` (0..1) of the chat with the app's keyset query, and the same deep page with OFFSET.
+ * EXPLAIN (ANALYZE, BUFFERS) and client timings of a page of `limit` messages: page 1 and a deep
+ * page of the chat with the app's keyset query, and the same deep page with OFFSET.
  */
 export async function measurePageCosts(
   databaseUrl: string,
   chat: SeededChat,
-  { limit = 50, depth = 0.9, runs = 300 }: { limit?: number; depth?: number; runs?: number } = {},
+  { limit = 50, depth = 0.9, after, runs = 300, budgetMs = 15_000 }: PageCostOptions = {},
 ): Promise<PageCost[]> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const skip = Math.floor(chat.messages * depth);
-    const [boundary] = (
-      await client.query<{ ts: string; id: string }>(
-        'SELECT ts, id FROM messages WHERE session_id = $1 AND chat_jid = $2 ORDER BY ts DESC, id DESC OFFSET $3 LIMIT 1',
-        [chat.sessionId, chat.jid, skip - 1],
-      )
-    ).rows;
+    const boundary = after ?? (await positionAt(client, chat, Math.floor(chat.messages * depth)));
+    const skip = await messagesBefore(client, chat, boundary);
     const offsetSql = `SELECT id, from_me, sender_jid, ts, type, text, status FROM messages
                         WHERE session_id = $1 AND chat_jid = $2 ORDER BY ts DESC, id DESC OFFSET $3 LIMIT $4`;
     const variants: { name: string; sql: string; params: unknown[] }[] = [
       { name: 'keyset, page 1', sql: messagePageSql(false), params: [chat.sessionId, chat.orgId, chat.jid, limit + 1] },
       {
-        name: `keyset, page at ${Math.round(depth * 100)}% (after ${skip} messages)`,
+        name: `keyset, page at ${Math.round((skip / chat.messages) * 100)}% (after ${skip} messages)`,
         sql: messagePageSql(true),
         params: [chat.sessionId, chat.orgId, chat.jid, limit + 1, boundary.ts, boundary.id],
       },
@@ -201,7 +215,8 @@ export async function measurePageCosts(
       const plan = explained.rows.map((r) => r['QUERY PLAN']).join('\n');
       const rows = (await client.query(variant.sql, variant.params)).rowCount ?? 0;
       const timings: number[] = [];
-      for (let i = 0; i < runs; i++) {
+      const deadline = performance.now() + budgetMs;
+      while (timings.length < runs && (timings.length < 5 || performance.now() < deadline)) {
         const t0 = performance.now();
         await client.query(variant.sql, variant.params);
         timings.push(performance.now() - t0);
@@ -215,6 +230,7 @@ export async function measurePageCosts(
         sharedBuffers: buffers ? Number(buffers[1]) + Number(buffers[2] ?? 0) : NaN,
         medianMs: percentile(timings, 0.5),
         p95Ms: percentile(timings, 0.95),
+        runs: timings.length,
         plan,
       });
     }
@@ -222,6 +238,24 @@ export async function measurePageCosts(
   } finally {
     await client.end();
   }
+}
+
+/** The position after the first `skip` messages of the chat, newest first. */
+async function positionAt(client: Client, chat: SeededChat, skip: number): Promise<PagePosition> {
+  const { rows } = await client.query<{ ts: string; id: string }>(
+    'SELECT ts, id FROM messages WHERE session_id = $1 AND chat_jid = $2 ORDER BY ts DESC, id DESC OFFSET $3 LIMIT 1',
+    [chat.sessionId, chat.jid, skip - 1],
+  );
+  return { ts: Number(rows[0].ts), id: rows[0].id };
+}
+
+/** How many messages of the chat come before the position, newest first: the OFFSET of the same page. */
+async function messagesBefore(client: Client, chat: SeededChat, position: PagePosition): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(
+    'SELECT count(*) AS n FROM messages WHERE session_id = $1 AND chat_jid = $2 AND (ts, id) >= ($3, $4)',
+    [chat.sessionId, chat.jid, position.ts, position.id],
+  );
+  return Number(rows[0].n);
 }
 
 async function migrate(databaseUrl: string): Promise<void> {

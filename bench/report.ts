@@ -1,0 +1,135 @@
+import { ProfileSummary } from './cpu-profile';
+import { HttpResult } from './http-load';
+import { IngestResult } from './ingest-load';
+import { CpuUse } from './process-usage';
+import { PageCost } from './seed';
+
+export type Bench = Record<string, number>;
+
+export interface Target {
+  name: string;
+  met: boolean;
+  measured: string;
+}
+
+export const log = (line = ''): void => void process.stdout.write(`${line}\n`);
+
+export function printTable(rows: string[][]): void {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const row of rows) log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+}
+
+const perUnit = (ms: number, units: number): string => (Number.isFinite(ms) && units > 0 ? ((ms * 1000) / units).toFixed(0) : '-');
+
+function cpuColumns(cpu: CpuUse, units: number): string[] {
+  return [perUnit(cpu.serverMs, units), perUnit(cpu.postgresMs, units), perUnit(cpu.loadMs, units)];
+}
+
+export interface ScenarioRow {
+  result: HttpResult;
+  cpu: CpuUse;
+  rssMb: number;
+}
+
+export type IngestRow = IngestResult & { cpu: CpuUse; rssMb: number };
+
+/** The readable table: one line per scenario, with where its CPU time went. */
+export function printScenarios(http: ScenarioRow[], ingest: IngestRow | undefined, batch: string): void {
+  const rows = [['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'CPU µs/req: server', 'postgres', 'load gen']];
+  for (const { result: r, cpu, rssMb } of http) {
+    rows.push([
+      r.name,
+      r.rps.toFixed(0),
+      r.p50Ms.toFixed(1),
+      r.p99Ms.toFixed(1),
+      String(r.errors),
+      rssMb.toFixed(0),
+      ...cpuColumns(cpu, r.requests),
+    ]);
+  }
+  if (ingest) {
+    rows.push([
+      `ingest ${batch}: msgs/s (CPU per message)`,
+      ingest.messagesPerSec.toFixed(0),
+      ingest.p50Ms.toFixed(1),
+      ingest.p99Ms.toFixed(1),
+      String(ingest.errors),
+      ingest.rssMb.toFixed(0),
+      ...cpuColumns(ingest.cpu, ingest.storedMessages),
+    ]);
+  }
+  printTable(rows);
+  if (ingest) {
+    log(
+      `\ningestion: ${ingest.acceptedBatches} of ${ingest.batches} batches accepted; ${ingest.storedMessages} of their messages ` +
+        `counted in PostgreSQL afterwards, ${ingest.incompleteBatches} batches incomplete; ${ingest.wallSeconds.toFixed(1)} s wall`,
+    );
+  }
+}
+
+export function printPageCosts(costs: PageCost[]): void {
+  log();
+  const rows = [['the deep page in SQL', 'rows', 'median ms', 'p95 ms', 'EXPLAIN ms', 'buffers', 'runs']];
+  for (const c of costs) {
+    rows.push([
+      c.name,
+      String(c.rows),
+      c.medianMs.toFixed(3),
+      c.p95Ms.toFixed(3),
+      c.executionMs.toFixed(3),
+      String(c.sharedBuffers),
+      String(c.runs),
+    ]);
+  }
+  printTable(rows);
+}
+
+export function printProfile(profile: ProfileSummary): void {
+  log(`\nserver CPU profile (whole run, ${(profile.totalMs / 1000).toFixed(1)} s sampled), self time by place`);
+  for (const share of profile.byPlace) log(`  ${share.percent.toFixed(1).padStart(5)}%  ${share.name}`);
+  log('with what they call (inclusive)');
+  for (const share of profile.byPlaceInclusive) log(`  ${share.percent.toFixed(1).padStart(5)}%  ${share.name}`);
+  log('top functions, self time');
+  for (const share of profile.byFunction) log(`  ${share.percent.toFixed(1).padStart(5)}%  ${share.name}`);
+}
+
+/** The issue's targets, for the scenarios that ran. */
+export function checkTargets(bench: Bench): Target[] {
+  const has = (...keys: string[]) => keys.every((k) => Number.isFinite(bench[k]));
+  const targets: Target[] = [];
+  if (has('firstPageRps', 'floorRps')) {
+    const ratio = bench.firstPageRps / bench.floorRps;
+    targets.push({ name: 'firstPageRps >= 0.5 x floorRps', met: ratio >= 0.5, measured: `${ratio.toFixed(2)} x` });
+  }
+  if (has('firstPageP99Ms')) {
+    targets.push({ name: 'firstPageP99Ms < 50', met: bench.firstPageP99Ms < 50, measured: `${bench.firstPageP99Ms} ms` });
+  }
+  if (has('deepPageRps', 'firstPageRps')) {
+    const ratio = bench.deepPageRps / bench.firstPageRps;
+    targets.push({ name: 'deepPageRps >= 0.9 x firstPageRps', met: ratio >= 0.9, measured: `${ratio.toFixed(2)} x` });
+  }
+  if (has('offsetDeepMs', 'keysetDeepMs')) {
+    const ratio = bench.offsetDeepMs / bench.keysetDeepMs;
+    targets.push({ name: 'offsetDeepMs / keysetDeepMs >= 20', met: ratio >= 20, measured: `${ratio.toFixed(0)} x` });
+  }
+  if (has('ingestMsgsPerSec')) {
+    targets.push({
+      name: 'ingestMsgsPerSec >= 20000, all stored',
+      met: bench.ingestMsgsPerSec >= 20_000 && bench.ingestIncompleteBatches === 0,
+      measured: `${bench.ingestMsgsPerSec}/s, ${bench.ingestIncompleteBatches} batches incomplete`,
+    });
+  }
+  targets.push({ name: 'rssMb < 300', met: bench.rssMb < 300, measured: `${bench.rssMb} MB` });
+  targets.push({ name: 'errors = 0', met: bench.errors === 0, measured: String(bench.errors) });
+  return targets;
+}
+
+export function printTargets(targets: Target[]): void {
+  log();
+  printTable([['target', 'measured', ''], ...targets.map((t) => [t.name, t.measured, t.met ? 'met' : 'MISSED'])]);
+}
+
+/** The last line: the numbers as JSON (a value that was not measured, NaN, is left out). */
+export function printBenchLine(bench: Bench): void {
+  log(`\nBENCH ${JSON.stringify(Object.fromEntries(Object.entries(bench).filter(([, v]) => Number.isFinite(v))))}`);
+}
