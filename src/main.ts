@@ -40,6 +40,10 @@ async function main(): Promise<void> {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
     }, SHUTDOWN_GRACE_MS).unref();
+    // A keep-alive connection whose request finishes during shutdown would otherwise stay open
+    // until its idle timeout and hold the server open with it.
+    const server = app.getHttpServer();
+    setInterval(() => server.closeIdleConnections(), 100).unref();
     try {
       // Marks readiness 503, stops accepting, waits for in-flight requests, then closes the pool.
       await app.close();

@@ -12,11 +12,15 @@ const UNAVAILABLE_MESSAGES = [
 
 const UNAVAILABLE_SYSCALL_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 
+/** TypeORM's own errors for a connection that was lost under a running transaction. */
+const UNAVAILABLE_ERROR_NAMES = new Set(['QueryRunnerAlreadyReleasedError', 'ConnectionIsNotSetError']);
+
 /** True when an error (possibly wrapped by TypeORM) says PostgreSQL cannot be reached. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let current: unknown = error, depth = 0; current && depth < 4; depth++) {
     if (typeof current !== 'object') return false;
-    const e = current as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+    const e = current as { name?: unknown; code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+    if (typeof e.name === 'string' && UNAVAILABLE_ERROR_NAMES.has(e.name)) return true;
     if (typeof e.code === 'string' && (UNAVAILABLE_SQLSTATE.test(e.code) || UNAVAILABLE_SYSCALL_CODES.has(e.code))) {
       return true;
     }
