@@ -8,19 +8,11 @@ import { MessageSendService } from './message-send.service';
 import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
-import { StalledSendsService } from './stalled-sends.service';
 
 @Module({
   imports: [SessionsModule, ChatsModule, ProvidersModule],
   controllers: [MessagesController],
-  providers: [
-    MessagesRepository,
-    MessagesService,
-    MessageSendService,
-    IdempotencyKeysRepository,
-    IdempotencyKeysPrunerService,
-    StalledSendsService,
-  ],
+  providers: [MessagesRepository, MessagesService, MessageSendService, IdempotencyKeysRepository, IdempotencyKeysPrunerService],
   exports: [MessagesRepository, MessagesService],
 })
 export class MessagesModule {}
