@@ -20,7 +20,8 @@ export interface ProfileShare {
 }
 
 export interface ProfileSummary {
-  totalMs: number;
+  /** Sampled time when the process was not idle; the shares are of this. */
+  busyMs: number;
   /** Self time by where the code lives: a package, a file of the app, Node itself, GC, idle. */
   byPlace: ProfileShare[];
   /** Time with a frame of that place anywhere on the stack (what it costs with what it calls). */
@@ -29,15 +30,16 @@ export interface ProfileSummary {
   byFunction: ProfileShare[];
 }
 
+const IDLE = '(idle)';
+const NATIVE = '(native)';
+
 /** Where a frame's code lives: `pkg:<name>`, `app:<file>`, `node:<module>` or a V8 pseudo-frame. */
 function placeOf(url: string, functionName: string): string {
-  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
+  if (!url) return functionName.startsWith('(') ? functionName : NATIVE;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return `pkg:${pkg[1]}`;
   const app = /\/dist\/(.+)\.js$/.exec(url);
-  if (app) return `app:${app[1]}`;
-  if (url.startsWith('node:')) return url;
-  return url;
+  return app ? `app:${app[1]}` : url;
 }
 
 function top(totals: Map<string, number>, totalMs: number, count: number): ProfileShare[] {
@@ -47,12 +49,12 @@ function top(totals: Map<string, number>, totalMs: number, count: number): Profi
     .map(([name, ms]) => ({ name, ms, percent: (ms / totalMs) * 100 }));
 }
 
-/** Sums the self time of the `.cpuprofile` files that `node --cpu-prof` wrote into `dir`. */
+/** Sums the self time of the `.cpuprofile` files that `node --cpu-prof` wrote into `dir`, idle time left out. */
 export function summarizeCpuProfiles(dir: string, count = 15): ProfileSummary {
   const byPlace = new Map<string, number>();
   const byPlaceInclusive = new Map<string, number>();
   const byFunction = new Map<string, number>();
-  let totalMs = 0;
+  let busyMs = 0;
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
     const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
     const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -62,7 +64,8 @@ export function summarizeCpuProfiles(dir: string, count = 15): ProfileSummary {
       const ms = (profile.timeDeltas[i] ?? 0) / 1000;
       const { functionName, url, lineNumber } = nodes.get(id)!.callFrame;
       const place = placeOf(url, functionName);
-      totalMs += ms;
+      if (place === IDLE) return;
+      busyMs += ms;
       byPlace.set(place, (byPlace.get(place) ?? 0) + ms);
       const onStack = new Set<string>();
       for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
@@ -70,14 +73,14 @@ export function summarizeCpuProfiles(dir: string, count = 15): ProfileSummary {
         if (frame.url) onStack.add(placeOf(frame.url, frame.functionName));
       }
       for (const p of onStack) byPlaceInclusive.set(p, (byPlaceInclusive.get(p) ?? 0) + ms);
-      const fn = `${functionName || '(anonymous)'} ${place}${url ? `:${lineNumber + 1}` : ''}`;
+      const fn = url ? `${functionName || '(anonymous)'} ${place}:${lineNumber + 1}` : place === NATIVE ? `${functionName} ${NATIVE}` : place;
       byFunction.set(fn, (byFunction.get(fn) ?? 0) + ms);
     });
   }
   return {
-    totalMs,
-    byPlace: top(byPlace, totalMs, count),
-    byPlaceInclusive: top(byPlaceInclusive, totalMs, count),
-    byFunction: top(byFunction, totalMs, count),
+    busyMs,
+    byPlace: top(byPlace, busyMs, count),
+    byPlaceInclusive: top(byPlaceInclusive, busyMs, count),
+    byFunction: top(byFunction, busyMs, count),
   };
 }

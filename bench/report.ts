@@ -85,7 +85,7 @@ export function printPageCosts(costs: PageCost[]): void {
 }
 
 export function printProfile(profile: ProfileSummary): void {
-  log(`\nserver CPU profile (whole run, ${(profile.totalMs / 1000).toFixed(1)} s sampled), self time by place`);
+  log(`\nserver CPU profile (whole run, ${(profile.busyMs / 1000).toFixed(1)} s busy), self time by place`);
   for (const share of profile.byPlace) log(`  ${share.percent.toFixed(1).padStart(5)}%  ${share.name}`);
   log('with what they call (inclusive)');
   for (const share of profile.byPlaceInclusive) log(`  ${share.percent.toFixed(1).padStart(5)}%  ${share.name}`);
