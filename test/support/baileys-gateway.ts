@@ -6,12 +6,11 @@ import { createApp } from '../../src/app.factory';
 import { AppModule } from '../../src/app.module';
 import { Capability, CAPABILITIES } from '../../src/auth/capability';
 import { createLogger } from '../../src/common/logging/logger';
-import { loadConfig } from '../../src/config/app-config';
 import { BaileysTuning } from '../../src/whatsapp/baileys/baileys-tuning';
 import { eventually, TEST_ENCRYPTION_KEY } from '../fixtures/baileys/baileys-harness';
 import { FakeSocket, FakeSocketFactory } from '../fixtures/baileys/fake-socket';
 import { ManualClock } from '../fixtures/baileys/manual-clock';
-import { createKey, testDatabaseUrl, TestApp, uniqueOrg } from './test-app';
+import { createKey, TestApp, testConfig, uniqueOrg } from './test-app';
 
 /** The number the stand-in sockets pair as. */
 export const OWN_NUMBER = '6281200000000';
@@ -48,15 +47,7 @@ export async function startBaileysGateway(
 ): Promise<BaileysGateway> {
   const sockets = new FakeSocketFactory();
   const clock = new ManualClock();
-  const config = loadConfig({
-    DATABASE_URL: testDatabaseUrl(),
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    WA_PROVIDER: 'baileys',
-    RATE_LIMIT_PER_MINUTE: '0',
-    AUTH_FAILURE_LIMIT_PER_MINUTE: '0',
-    SESSION_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-    ...env,
-  });
+  const config = testConfig({ WA_PROVIDER: 'baileys', SESSION_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env });
   logger ??= createLogger(config.logLevel);
   const root: DynamicModule = {
     module: class BaileysGatewayRootModule {},

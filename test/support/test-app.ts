@@ -7,7 +7,7 @@ import { AppModule } from '../../src/app.module';
 import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
 import { Capability, CAPABILITIES } from '../../src/auth/capability';
 import { createLogger } from '../../src/common/logging/logger';
-import { loadConfig } from '../../src/config/app-config';
+import { AppConfig, loadConfig } from '../../src/config/app-config';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -21,6 +21,18 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
+/** The configuration of a test app: the run's database, quiet logs, no rate limits; `env` wins. */
+export function testConfig(env: Record<string, string> = {}): AppConfig {
+  return loadConfig({
+    DATABASE_URL: testDatabaseUrl(),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    WA_PROVIDER: 'external',
+    RATE_LIMIT_PER_MINUTE: '0',
+    AUTH_FAILURE_LIMIT_PER_MINUTE: '0',
+    ...env,
+  });
+}
+
 /**
  * The real gateway on the run's test database. `env` overrides configuration; `extraImports`
  * adds modules next to the real ones (for routes that only a test needs, like one that throws).
@@ -30,14 +42,7 @@ export async function startTestApp(
   extraImports: DynamicModule['imports'] = [],
   logger?: Logger,
 ): Promise<TestApp> {
-  const config = loadConfig({
-    DATABASE_URL: testDatabaseUrl(),
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    WA_PROVIDER: 'external',
-    RATE_LIMIT_PER_MINUTE: '0',
-    AUTH_FAILURE_LIMIT_PER_MINUTE: '0',
-    ...env,
-  });
+  const config = testConfig(env);
   logger ??= createLogger(config.logLevel);
   const root: DynamicModule = { module: class TestRootModule {}, imports: [AppModule.forRoot(config, logger), ...(extraImports ?? [])] };
   const app = await createApp(config, logger, root);
