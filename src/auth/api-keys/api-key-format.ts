@@ -1,10 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { isUlid } from '../../common/ulid';
 
 const PREFIX = 'wgw_';
 const SECRET_BYTES = 24; // 192 bits of randomness
 const KEY_PATTERN = /^wgw_([A-Za-z0-9_-]{32})([A-Za-z0-9_-]{6})$/;
-/** A key's id: a canonical ULID. */
-const ID_PATTERN = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 /** How much of the key is kept in clear, to tell keys apart in lists. */
 const DISPLAY_PREFIX_LENGTH = 12;
 
@@ -39,6 +38,4 @@ export function isWellFormedApiKey(token: string): boolean {
   return match !== null && checksumOf(match[1]) === match[2];
 }
 
-export function isApiKeyId(value: string): boolean {
-  return ID_PATTERN.test(value);
-}
+export const isApiKeyId = isUlid;
