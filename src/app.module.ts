@@ -14,8 +14,8 @@ import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { BaileysModule, BaileysModuleOptions } from './whatsapp/baileys/baileys.module';
-import { IngestionService } from './whatsapp/ingestion/ingestion.service';
-import { WhatsAppModule } from './whatsapp/whatsapp.module';
+import { IngestionModule } from './ingestion/ingestion.module';
+import { ProvidersModule } from './whatsapp/providers/providers.module';
 
 export interface AppModuleOptions {
   /** Stand-ins for the `baileys` provider's sockets and time (tests). */
@@ -37,10 +37,10 @@ export class AppModule {
         SessionsModule,
         ChatsModule,
         MessagesModule,
-        WhatsAppModule,
+        IngestionModule,
         // Always: sessions created with `baileys` need it whatever WA_PROVIDER says now. The package
         // itself is only loaded on the first connection.
-        BaileysModule.register({ imports: [WhatsAppModule], sink: IngestionService, ...options.baileys }),
+        BaileysModule.register({ imports: [IngestionModule, ProvidersModule], ...options.baileys }),
       ],
       providers: [
         { provide: APP_FILTER, useClass: ErrorEnvelopeFilter },

@@ -1,5 +1,5 @@
 import { NotFoundError } from '../common/errors/app-error';
-import { isChatJid } from '../whatsapp/jid';
+import { isChatJid } from '../domain/jid';
 
 /**
  * The JID named by a `cid` path segment, or null when it is not a chat JID: a malformed id is

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ChatType } from '../whatsapp/jid';
+import { ChatType } from '../domain/jid';
 import { ChatRow } from './chats.repository';
 
 /** A chat of the gateway's stored copy. */

@@ -5,7 +5,7 @@ import { ProviderName } from '../config/app-config';
 import { KeysetPosition } from '../common/pagination/keyset-position';
 import { queryPrepared } from '../database/prepared-query';
 import { ChatStateChange } from '../whatsapp/whatsapp-provider';
-import { ChatType } from '../whatsapp/jid';
+import { ChatType } from '../domain/jid';
 
 /** A chat as stored; bigint columns arrive as strings. */
 export interface ChatRow {

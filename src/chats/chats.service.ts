@@ -9,7 +9,7 @@ import { decodePosition, encodePosition } from '../common/pagination/keyset-posi
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
-import { isChatJid } from '../whatsapp/jid';
+import { isChatJid } from '../domain/jid';
 import { ChatStateChange } from '../whatsapp/whatsapp-provider';
 import { chatJidOf, chatNotFound } from './chat-id';
 import { ChatDto, toChatDto } from './chat.dto';

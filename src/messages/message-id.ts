@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { NotFoundError } from '../common/errors/app-error';
-
-/** Message ids as the stored copy accepts them (ingestion validates the same shape). */
-export const MESSAGE_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
+import { MESSAGE_ID_PATTERN } from '../domain/message-id';
 
 /** The id named by a `mid` path segment, or null when no message can have it. */
 export function messageIdOf(mid: string): string | null {

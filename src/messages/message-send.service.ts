@@ -9,7 +9,7 @@ import { LOGGER } from '../common/logging/logging.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
-import { chatTypeOf, userJidOf } from '../whatsapp/jid';
+import { chatTypeOf, userJidOf } from '../domain/jid';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
 import { OutgoingText, ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
 import { IDEMPOTENCY_HEADER, requestHash } from './idempotency-key';

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { MESSAGE_STATUSES, MESSAGE_TYPES, MessageStatus, MessageType } from '../whatsapp/gateway-events';
+import { MESSAGE_STATUSES, MESSAGE_TYPES, MessageStatus, MessageType } from '../domain/gateway-events';
 import { MessageRow } from './messages.repository';
 
 /** A message of the gateway's stored copy. */

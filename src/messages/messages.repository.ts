@@ -3,8 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { KeysetPosition } from '../common/pagination/keyset-position';
 import { queryPrepared } from '../database/prepared-query';
-import { MessageStatus, MessageType } from '../whatsapp/gateway-events';
-import { MESSAGE_STATUS_PROGRESS } from './message-status';
+import { MessageStatus, MessageType } from '../domain/gateway-events';
+import { MESSAGE_STATUS_PROGRESS } from '../domain/message-status';
 
 /** A message as served; `ts` is bigint and arrives as a string. */
 export interface MessageRow {

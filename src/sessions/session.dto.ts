@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ProviderName } from '../config/app-config';
 import { PROVIDER_NAMES } from '../whatsapp/providers/provider-registry';
-import { SESSION_STATUSES, SessionStatus } from '../whatsapp/gateway-events';
+import { SESSION_STATUSES, SessionStatus } from '../domain/gateway-events';
 import { SessionEntity } from './session.entity';
 
 /** One attached WhatsApp number. */

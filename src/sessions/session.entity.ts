@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { ProviderName } from '../config/app-config';
-import { SessionStatus } from '../whatsapp/gateway-events';
+import { SessionStatus } from '../domain/gateway-events';
 
 @Entity('sessions')
 export class SessionEntity {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { ProviderName } from '../config/app-config';
-import { SessionStatus } from '../whatsapp/gateway-events';
+import { SessionStatus } from '../domain/gateway-events';
 import { SessionEntity } from './session.entity';
 
 export interface SessionStatusChange {

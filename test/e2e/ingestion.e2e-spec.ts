@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import request from 'supertest';
 import { ExternalProvider } from '../../src/whatsapp/external/external.provider';
-import { IngestionService } from '../../src/whatsapp/ingestion/ingestion.service';
+import { IngestionService } from '../../src/ingestion/ingestion.service';
 import { createKey, startTestApp, TestApp, uniqueOrg } from '../support/test-app';
 import { auth, chatEvent, createSession, directJid, groupJid, ingest, messageEvent, pushEvents } from '../support/ingest';
 

@@ -1,5 +1,5 @@
 import type { BaileysEventMap, Chat, ChatUpdate, ConnectionState, WAMessageUpdate } from 'baileys';
-import { GatewayEvent } from '../../src/whatsapp/gateway-events';
+import { GatewayEvent } from '../../src/domain/gateway-events';
 import {
   MappingContext,
   mapChatsDelete,

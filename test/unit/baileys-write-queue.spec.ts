@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { AppError, NotFoundError, UnavailableError, ValidationError } from '../../src/common/errors/app-error';
-import { GatewayEvent } from '../../src/whatsapp/gateway-events';
-import { BaileysEventSink } from '../../src/whatsapp/baileys/baileys-event-sink';
+import { GatewayEvent } from '../../src/domain/gateway-events';
+import { IngestionSink } from '../../src/whatsapp/ingestion-sink';
 import { BaileysTuning, DEFAULT_BAILEYS_TUNING } from '../../src/whatsapp/baileys/baileys-tuning';
 import { classifyWriteFailure, SessionWriteQueue } from '../../src/whatsapp/baileys/session-write-queue';
 import { ManualClock } from '../fixtures/baileys/manual-clock';
@@ -15,7 +15,7 @@ function chatEvent(n: number): GatewayEvent {
 const idOf = (event: GatewayEvent) => (event.type === 'chat.upsert' ? Number(event.chat.id.slice(9, 13)) : -1);
 
 /** An ingestion stand-in that records what it took and fails as told. */
-class RecordingSink extends BaileysEventSink {
+class RecordingSink extends IngestionSink {
   readonly batches: number[][] = [];
   calls = 0;
   failWith: ((events: GatewayEvent[]) => Error | null) | null = null;

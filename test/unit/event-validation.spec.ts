@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { ValidationError } from '../../src/common/errors/app-error';
-import { validateEventBatch, validateEvents } from '../../src/whatsapp/ingestion/event-validation';
+import { validateEventBatch, validateEvents } from '../../src/ingestion/event-validation';
 
 const DIRECT = '6281234567890@s.whatsapp.net';
 const GROUP = '120363025246125888@g.us';
@@ -34,7 +34,7 @@ function rejection(call: () => unknown): Record<string, unknown> {
 
 describe('event batch validation', () => {
   it('accepts one event of each public type and normalizes them', () => {
-    const events = validateEventBatch({
+    const { events } = validateEventBatch({
       events: [
         { type: 'session.status', status: 'connected', phoneNumber: '6281234567890' },
         { type: 'chat.upsert', chat: { id: GROUP, name: 'Tim', archived: false, pinned: true, mutedUntil: -1, unreadCount: 2 } },
@@ -72,13 +72,14 @@ describe('event batch validation', () => {
     for (const body of [null, [], 'x', 42]) {
       expect(rejection(() => validateEventBatch(body))).toEqual({ fields: { body: ['must be a JSON object'] } });
     }
-    for (const body of [{}, { events: [] }, { events: {} }, { events: 'x' }, { events: Array(1001).fill(message()) }]) {
+    expect(rejection(() => validateEventBatch({}))).toEqual({ fields: { events: ['is required'] } });
+    for (const body of [{ events: [] }, { events: {} }, { events: 'x' }, { events: Array(1001).fill(message()) }]) {
       expect(rejection(() => validateEventBatch(body))).toEqual({ fields: { events: ['must be an array of 1 to 1000 events'] } });
     }
     expect(rejection(() => validateEventBatch({ events: [message()], extra: 1 }))).toEqual({
       fields: { extra: ['is not an accepted field'] },
     });
-    expect(validateEventBatch({ events: Array(1000).fill(message()) })).toHaveLength(1000);
+    expect(validateEventBatch({ events: Array(1000).fill(message()) }).events).toHaveLength(1000);
   });
 
   it('names the index and the fields of the first invalid event', () => {

@@ -1,8 +1,8 @@
 import { chatJidOf } from '../../src/chats/chat-id';
-import { furtherStatus } from '../../src/messages/message-status';
+import { furtherStatus } from '../../src/domain/message-status';
 import { messageIdOf } from '../../src/messages/message-id';
 import { isSessionId } from '../../src/sessions/session-id';
-import { chatTypeOf, isUserJid } from '../../src/whatsapp/jid';
+import { chatTypeOf, isUserJid } from '../../src/domain/jid';
 
 describe('ids', () => {
   it('accepts only canonical upper-case ULIDs as session ids', () => {

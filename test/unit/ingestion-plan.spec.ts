@@ -1,5 +1,5 @@
-import { validateEvents } from '../../src/whatsapp/ingestion/event-validation';
-import { planIngestion } from '../../src/whatsapp/ingestion/ingestion-plan';
+import { validateEvents } from '../../src/ingestion/event-validation';
+import { planIngestion } from '../../src/ingestion/ingestion-plan';
 
 const A = '6281111111111@s.whatsapp.net';
 const B = '120363000000000002@g.us';

@@ -1,7 +1,7 @@
 import { ValidationError } from '../../src/common/errors/app-error';
 import { encodeCursor } from '../../src/common/pagination/cursor';
 import { decodePosition, encodePosition } from '../../src/common/pagination/keyset-position';
-import { isChatJid } from '../../src/whatsapp/jid';
+import { isChatJid } from '../../src/domain/jid';
 
 describe('keyset positions', () => {
   it('round-trips a position exactly, millisecond timestamps and -1 included', () => {

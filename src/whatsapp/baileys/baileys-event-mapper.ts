@@ -5,8 +5,8 @@ import {
   GatewayMessage,
   MessageStatus,
   SessionStatusEvent,
-} from '../gateway-events';
-import { isChatJid, isUserJid } from '../jid';
+} from '../../domain/gateway-events';
+import { isChatJid, isUserJid } from '../../domain/jid';
 import { normalizeJid, phoneNumberOf } from './baileys-jid';
 import { editedText, summarizeContent, unwrapContent } from './baileys-message-content';
 import { LongLike, muteEndToMutedUntil, secondsToEpochMs, toNumber } from './baileys-values';

@@ -1,5 +1,5 @@
 import type { proto } from 'baileys';
-import { MessageType } from '../gateway-events';
+import { MessageType } from '../../domain/gateway-events';
 
 type Content = proto.IMessage;
 

@@ -1,7 +1,6 @@
-import { DynamicModule, Injectable, Module, ModuleMetadata, OnModuleInit, Provider, Type } from '@nestjs/common';
+import { DynamicModule, Injectable, Module, ModuleMetadata, OnModuleInit } from '@nestjs/common';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { BaileysClock, SystemClock } from './baileys-clock';
-import { BaileysEventSink } from './baileys-event-sink';
 import { BaileysSocketFactory } from './baileys-socket';
 import { EsmBaileysSocketFactory } from './baileys-socket.factory';
 import { BAILEYS_TUNING, BaileysTuning, DEFAULT_BAILEYS_TUNING } from './baileys-tuning';
@@ -11,12 +10,10 @@ import { SessionAuthService } from './session-auth.service';
 import { SessionEncryptionKeyService } from './session-encryption-key.service';
 
 export interface BaileysModuleOptions {
-  /** Modules that export the sink and, unless `registerProvider` is false, the `ProviderRegistry`. */
+  /** Modules that export the `IngestionSink` and, unless `registerProvider` is false, the `ProviderRegistry`. */
   imports?: ModuleMetadata['imports'];
   /** Registers the provider as `baileys` in the `ProviderRegistry` (default true). */
   registerProvider?: boolean;
-  /** Receives the mapped events: a class exported by `imports` (`IngestionService`), or an instance. */
-  sink: Type<BaileysEventSink> | BaileysEventSink;
   /** Replaces the real sockets (tests use a stand-in). */
   socketFactory?: BaileysSocketFactory;
   clock?: BaileysClock;
@@ -38,15 +35,11 @@ class BaileysProviderRegistration implements OnModuleInit {
 
 /**
  * The `baileys` provider: WhatsApp Web sockets, credentials encrypted in PostgreSQL, and the
- * mapping of socket events into the ingestion service (`sink`).
+ * mapping of socket events into the `IngestionSink` its imports provide.
  */
 @Module({})
 export class BaileysModule {
   static register(options: BaileysModuleOptions): DynamicModule {
-    const sink: Provider =
-      typeof options.sink === 'function'
-        ? { provide: BaileysEventSink, useExisting: options.sink }
-        : { provide: BaileysEventSink, useValue: options.sink };
     return {
       module: BaileysModule,
       imports: options.imports ?? [],
@@ -55,7 +48,6 @@ export class BaileysModule {
         SessionAuthService,
         SessionAuthRepository,
         SessionEncryptionKeyService,
-        sink,
         options.socketFactory
           ? { provide: BaileysSocketFactory, useValue: options.socketFactory }
           : { provide: BaileysSocketFactory, useClass: EsmBaileysSocketFactory },

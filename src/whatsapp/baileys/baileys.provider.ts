@@ -4,7 +4,7 @@ import { Logger } from 'pino';
 import { ConflictError, UnavailableError } from '../../common/errors/app-error';
 import { requestContext } from '../../common/logging/logger';
 import { LOGGER } from '../../common/logging/logging.module';
-import { GatewayEvent, SessionStatus } from '../gateway-events';
+import { GatewayEvent, SessionStatus } from '../../domain/gateway-events';
 import { ChatStateChange, OutgoingText, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
 import { BaileysClock, withTimeout } from './baileys-clock';
 import {
@@ -18,7 +18,7 @@ import {
   mapMessagesUpdate,
   mapMessagesUpsert,
 } from './baileys-event-mapper';
-import { BaileysEventSink } from './baileys-event-sink';
+import { IngestionSink } from '../ingestion-sink';
 import { normalizeJid } from './baileys-jid';
 import { backoffDelay, classifyClose, closeCodeOf } from './baileys-reconnect-policy';
 import { BaileysSocket, BaileysSocketFactory } from './baileys-socket';
@@ -78,7 +78,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
   constructor(
     private readonly sockets: BaileysSocketFactory,
     private readonly auth: SessionAuthService,
-    private readonly sink: BaileysEventSink,
+    private readonly sink: IngestionSink,
     private readonly clock: BaileysClock,
     @Inject(BAILEYS_TUNING) private readonly tuning: BaileysTuning,
     @Inject(LOGGER) private readonly logger: Logger,

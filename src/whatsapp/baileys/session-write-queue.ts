@@ -1,9 +1,9 @@
 import { Logger } from 'pino';
 import { AppError } from '../../common/errors/app-error';
 import { isDatabaseUnavailable } from '../../common/errors/database-errors';
-import { GatewayEvent } from '../gateway-events';
+import { GatewayEvent } from '../../domain/gateway-events';
 import { BaileysClock, InterruptibleSleep } from './baileys-clock';
-import { BaileysEventSink } from './baileys-event-sink';
+import { IngestionSink } from '../ingestion-sink';
 import { backoffDelay } from './baileys-reconnect-policy';
 import { BaileysTuning } from './baileys-tuning';
 
@@ -88,7 +88,7 @@ export class SessionWriteQueue {
 
   constructor(
     private readonly sessionId: string,
-    private readonly sink: BaileysEventSink,
+    private readonly sink: IngestionSink,
     private readonly tuning: BaileysTuning,
     private readonly clock: BaileysClock,
     private readonly logger: Logger,

@@ -13,12 +13,12 @@ export const PROVIDER_NAMES: readonly ProviderName[] = ['baileys', 'external'];
  *   @Injectable()
  *   export class BaileysProvider extends WhatsAppProvider implements OnModuleInit {
  *     readonly name = 'baileys';
- *     constructor(private readonly registry: ProviderRegistry, private readonly ingestion: IngestionService) { super(); }
+ *     constructor(private readonly registry: ProviderRegistry, private readonly sink: IngestionSink) { super(); }
  *     onModuleInit(): void { this.registry.register(this); }
  *   }
  *
- * with its module importing `WhatsAppModule` (which exports this registry and `IngestionService`)
- * and listed in `AppModule`.
+ * with its module importing `ProvidersModule` (this registry) and `IngestionModule` (the sink), and
+ * listed in `AppModule`.
  */
 @Injectable()
 export class ProviderRegistry {

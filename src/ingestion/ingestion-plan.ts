@@ -1,9 +1,9 @@
-import { ChatWrite } from '../../chats/chats.repository';
-import { MessageChange, MessageWrite } from '../../messages/messages.repository';
-import { furtherStatus } from '../../messages/message-status';
-import { SessionStatusChange } from '../../sessions/sessions.repository';
-import { MessageStatus } from '../gateway-events';
-import { chatTypeOf } from '../jid';
+import { ChatWrite } from '../chats/chats.repository';
+import { MessageChange, MessageWrite } from '../messages/messages.repository';
+import { furtherStatus } from '../domain/message-status';
+import { SessionStatusChange } from '../sessions/sessions.repository';
+import { MessageStatus } from '../domain/gateway-events';
+import { chatTypeOf } from '../domain/jid';
 import { ValidEvent } from './event-validation';
 
 /**

@@ -4,18 +4,18 @@
  * (`<digits>@lid`). Broadcast lists, status updates (`status@broadcast`) and newsletters are not
  * chats of this API: a provider leaves them out before ingesting.
  */
-const CHAT_JID = /^(?:[0-9]{1,24}@s\.whatsapp\.net|[0-9]{1,24}(?:-[0-9]{1,24})?@g\.us|[0-9]{1,24}@lid)$/;
+export const CHAT_JID_PATTERN = /^(?:[0-9]{1,24}@s\.whatsapp\.net|[0-9]{1,24}(?:-[0-9]{1,24})?@g\.us|[0-9]{1,24}@lid)$/;
 /** A person: who sent a message in a group or a direct chat. */
-const USER_JID = /^[0-9]{1,24}@(?:s\.whatsapp\.net|lid)$/;
+export const USER_JID_PATTERN = /^[0-9]{1,24}@(?:s\.whatsapp\.net|lid)$/;
 
 export type ChatType = 'direct' | 'group';
 
 export function isChatJid(value: unknown): value is string {
-  return typeof value === 'string' && CHAT_JID.test(value);
+  return typeof value === 'string' && CHAT_JID_PATTERN.test(value);
 }
 
 export function isUserJid(value: unknown): value is string {
-  return typeof value === 'string' && USER_JID.test(value);
+  return typeof value === 'string' && USER_JID_PATTERN.test(value);
 }
 
 /** The type of a chat, from its JID (which `isChatJid` accepted). */

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
-import { ChatsRepository } from '../../chats/chats.repository';
-import { MessagesRepository } from '../../messages/messages.repository';
-import { MetricsService } from '../../metrics/metrics.service';
-import { isSessionId, sessionNotFound } from '../../sessions/session-id';
-import { SessionsRepository } from '../../sessions/sessions.repository';
-import { GatewayEvent } from '../gateway-events';
+import { ChatsRepository } from '../chats/chats.repository';
+import { MessagesRepository } from '../messages/messages.repository';
+import { ConflictError } from '../common/errors/app-error';
+import { MetricsService } from '../metrics/metrics.service';
+import { isSessionId, sessionNotFound } from '../sessions/session-id';
+import { SessionsRepository } from '../sessions/sessions.repository';
+import { GatewayEvent } from '../domain/gateway-events';
 import { validateEventBatch, validateEvents, ValidEvent } from './event-validation';
 import { IngestionStep, planIngestion } from './ingestion-plan';
 
@@ -43,7 +44,7 @@ export class IngestionService {
 
   /** For `POST /sessions/{sid}/events`: the body as received, for a session of `orgId`. */
   async ingestPushed(orgId: string, sessionId: string, body: unknown): Promise<{ accepted: number }> {
-    const events = validateEventBatch(body);
+    const { events } = validateEventBatch(body);
     const result = await this.apply(sessionId, orgId, events);
     return { accepted: result.events };
   }
@@ -57,6 +58,10 @@ export class IngestionService {
       await runner.startTransaction();
       const provider = await this.sessions.lockForWrite(runner, sessionId, orgId);
       if (!provider) throw sessionNotFound();
+      // Pushed events are for connector-fed sessions only; a held connection is the truth for the others.
+      if (orgId !== undefined && provider !== 'external') {
+        throw new ConflictError(`session uses the ${provider} provider: events are pushed only into external sessions`);
+      }
       let messagesStored = 0;
       for (const step of steps) messagesStored += await this.applyStep(runner, sessionId, step);
       await runner.commitTransaction();

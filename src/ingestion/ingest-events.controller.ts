@@ -1,11 +1,12 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireCapability } from '../../auth/access.decorators';
-import { Caller } from '../../auth/caller.decorator';
-import { ApiErrorResponses } from '../../common/http/api-error-responses.decorator';
-import { ApiSessionIdParam } from '../../sessions/session-id-param.decorator';
-import { IngestionService } from '../ingestion/ingestion.service';
-import { IngestEventsDto, IngestResultDto } from './ingest-events.dto';
+import { RequireCapability } from '../auth/access.decorators';
+import { Caller } from '../auth/caller.decorator';
+import { ApiErrorResponses } from '../common/http/api-error-responses.decorator';
+import { ApiSessionIdParam } from '../sessions/session-id-param.decorator';
+import { IngestionService } from './ingestion.service';
+import { IngestResultDto } from './ingest-events.dto';
+import { ingestionBatchSchema } from './ingestion-event.schema';
 
 const EXAMPLE_BATCH = {
   events: [
@@ -34,7 +35,7 @@ const EXAMPLE_BATCH = {
 
 @ApiTags('ingestion')
 @Controller('api/v1/sessions/:sid/events')
-export class EventsController {
+export class IngestEventsController {
   constructor(private readonly ingestion: IngestionService) {}
 
   @Post()
@@ -51,11 +52,12 @@ export class EventsController {
       'identified by (session, `chatId`, `id`), and replaying a batch changes nothing. A `message.upsert` for a chat ' +
       'that is not stored creates it; a chat created this way or by `chat.upsert` gets defaults for what was not sent. ' +
       'Chat ids are `<digits>@s.whatsapp.net`, `<digits>@g.us` or `<digits>@lid`; status broadcasts and newsletters ' +
-      'are not chats and are refused.',
+      'are not chats and are refused. Only for sessions whose provider is `external`: a push into another ' +
+      'session answers 409, since its stored status would disagree with the connection the gateway holds.',
   })
-  @ApiBody({ type: IngestEventsDto, examples: { batch: { summary: 'One event of each type', value: EXAMPLE_BATCH } } })
+  @ApiBody({ schema: ingestionBatchSchema(), examples: { batch: { summary: 'One event of each type', value: EXAMPLE_BATCH } } })
   @ApiOkResponse({ type: IngestResultDto, description: 'The batch is committed.' })
-  @ApiErrorResponses(404, 413, 422)
+  @ApiErrorResponses(404, 409, 413, 422)
   ingest(@Caller() caller: Caller, @Param('sid') sid: string, @Body() body: unknown): Promise<IngestResultDto> {
     return this.ingestion.ingestPushed(caller.orgId, sid, body);
   }

@@ -1,4 +1,4 @@
-import { MessageStatus } from '../whatsapp/gateway-events';
+import { MessageStatus } from './gateway-events';
 
 /**
  * Receipts only move a message forward along this order; a late `delivered` does not undo

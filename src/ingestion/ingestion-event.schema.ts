@@ -1,0 +1,186 @@
+import { CHAT_JID_PATTERN, USER_JID_PATTERN } from '../domain/jid';
+import { MESSAGE_STATUSES, MESSAGE_TYPES, SESSION_STATUSES } from '../domain/gateway-events';
+import { MESSAGE_ID_PATTERN } from '../domain/message-id';
+
+/**
+ * The one schema of ingestion events: compiled by ajv for validation and shown as is in the
+ * OpenAPI document (so it keeps to the OpenAPI 3.0 dialect: `nullable`, one-value `enum`s).
+ * `x-rule` is the message a client reads when a field breaks the rule; `x-stored-text` runs the
+ * stored-text rule of API.md §1 (valid Unicode, no NUL, lengths in code points).
+ */
+
+/** Where events come from: REST clients push the public types; providers all of them, with `raw`. */
+export type EventOrigin = 'api' | 'provider';
+
+export const MAX_EVENTS_PER_BATCH = 1000;
+export const PUBLIC_EVENT_TYPES = ['session.status', 'chat.upsert', 'message.upsert', 'message.status', 'chat.delete'] as const;
+export const PROVIDER_EVENT_TYPES = [...PUBLIC_EVENT_TYPES, 'message.edit', 'message.revoke'] as const;
+const MAX_TEXT_LENGTH = 65_536;
+const MAX_NAME_LENGTH = 256;
+const MAX_UNREAD_COUNT = 2_147_483_647;
+
+type Schema = Record<string, unknown>;
+
+const boolean: Schema = { type: 'boolean', 'x-rule': 'must be a boolean' };
+const chatJid: Schema = {
+  type: 'string',
+  pattern: CHAT_JID_PATTERN.source,
+  'x-rule': 'must be a chat JID: <digits>@s.whatsapp.net, <digits>@g.us or <digits>@lid',
+  example: '6281234567890@s.whatsapp.net',
+};
+const messageId: Schema = {
+  type: 'string',
+  pattern: MESSAGE_ID_PATTERN.source,
+  'x-rule': 'must be 1 to 128 characters of A-Z a-z 0-9 . _ : @ -',
+  example: '3EB0C1A2B3C4D5E6',
+};
+const epochMs: Schema = {
+  type: 'integer',
+  format: 'int64',
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  'x-rule': 'must be a non-negative integer',
+};
+const oneOf = (values: readonly string[], nullable = false): Schema => ({
+  type: 'string',
+  enum: nullable ? [...values, null] : [...values],
+  ...(nullable ? { nullable: true } : {}),
+  'x-rule': `must be one of ${values.join(', ')}${nullable ? ' or null' : ''}`,
+});
+function text(origin: EventOrigin, minLength: number, maxLength: number, description: string): Schema {
+  return {
+    type: 'string',
+    nullable: true,
+    minLength,
+    maxLength,
+    ...(origin === 'api' ? { 'x-stored-text': true } : {}),
+    'x-rule': `must be null or a string of ${minLength} to ${maxLength} characters`,
+    description,
+  };
+}
+function object(properties: Record<string, Schema>, required: string[], description?: string): Schema {
+  return { type: 'object', properties, required, additionalProperties: false, ...(description ? { description } : {}) };
+}
+const eventOf = (type: string, properties: Record<string, Schema>, required: string[], description: string): Schema =>
+  object({ type: { type: 'string', enum: [type] }, ...properties }, ['type', ...required], description);
+
+function eventSchemas(origin: EventOrigin): Schema[] {
+  const messageRef = { chatId: chatJid, messageId };
+  const schemas = [
+    eventOf(
+      'session.status',
+      {
+        status: oneOf(SESSION_STATUSES),
+        phoneNumber: {
+          type: 'string',
+          nullable: true,
+          pattern: '^[0-9]{5,20}$',
+          'x-rule': 'must be null or 5 to 20 digits',
+          description: 'Digits of the attached number; absent leaves it unchanged, null clears it.',
+        },
+      },
+      ['status'],
+      'The connection status of the session.',
+    ),
+    eventOf(
+      'chat.upsert',
+      {
+        chat: object(
+          {
+            id: chatJid,
+            name: text(origin, 1, MAX_NAME_LENGTH, 'The chat name; null clears it.'),
+            archived: boolean,
+            pinned: boolean,
+            mutedUntil: {
+              type: 'integer',
+              format: 'int64',
+              nullable: true,
+              minimum: -1,
+              maximum: Number.MAX_SAFE_INTEGER,
+              'x-rule': 'must be null, -1 or a non-negative integer',
+              description: 'Epoch ms; -1 is muted with no end, null not muted.',
+            },
+            unreadCount: {
+              type: 'integer',
+              minimum: 0,
+              maximum: MAX_UNREAD_COUNT,
+              'x-rule': `must be an integer from 0 to ${MAX_UNREAD_COUNT}`,
+            },
+          },
+          ['id'],
+          'Creates the chat, or changes only the fields present.',
+        ),
+      },
+      ['chat'],
+      'A chat and the fields of it that changed.',
+    ),
+    eventOf(
+      'message.upsert',
+      {
+        message: object(
+          {
+            id: messageId,
+            chatId: chatJid,
+            fromMe: boolean,
+            senderId: {
+              type: 'string',
+              nullable: true,
+              pattern: USER_JID_PATTERN.source,
+              'x-rule': 'must be null or <digits>@s.whatsapp.net or <digits>@lid',
+              description: 'Absent is null.',
+            },
+            timestamp: { ...epochMs, description: 'Epoch ms.' },
+            type: oneOf(MESSAGE_TYPES),
+            text: text(origin, 0, MAX_TEXT_LENGTH, 'Absent is null.'),
+            status: { ...oneOf(MESSAGE_STATUSES, true), description: 'Absent is null.' },
+          },
+          ['id', 'chatId', 'fromMe', 'timestamp', 'type'],
+          'Stores the message, or updates the stored one with the same chat and id.',
+        ),
+        ...(origin === 'provider' ? { raw: {} } : {}),
+      },
+      ['message'],
+      'A message, stored once per (session, chat, id).',
+    ),
+    eventOf(
+      'message.status',
+      { ...messageRef, status: oneOf(MESSAGE_STATUSES) },
+      ['chatId', 'messageId', 'status'],
+      'A receipt: applied only if further along than the stored status; unknown messages are skipped.',
+    ),
+    eventOf('chat.delete', { chatId: chatJid }, ['chatId'], 'The chat left WhatsApp: it and its messages leave the stored copy.'),
+  ];
+  if (origin === 'provider') {
+    schemas.push(
+      eventOf('message.edit', { ...messageRef, text: text(origin, 0, MAX_TEXT_LENGTH, 'The new text.') }, ['chatId', 'messageId', 'text'], 'An edit.'),
+      eventOf('message.revoke', messageRef, ['chatId', 'messageId'], 'Deleted for everyone.'),
+    );
+  }
+  return schemas;
+}
+
+/** One event, as `origin` may send it. */
+export function ingestionEventSchema(origin: EventOrigin): Schema {
+  return { type: 'object', discriminator: { propertyName: 'type' }, oneOf: eventSchemas(origin) };
+}
+
+/** The body of `POST /sessions/{sid}/events`. */
+export function ingestionBatchSchema(): Schema {
+  return object(
+    {
+      events: {
+        type: 'array',
+        minItems: 1,
+        maxItems: MAX_EVENTS_PER_BATCH,
+        items: ingestionEventSchema('api'),
+        'x-rule': `must be an array of 1 to ${MAX_EVENTS_PER_BATCH} events`,
+      },
+      history: {
+        type: 'boolean',
+        'x-rule': 'must be a boolean',
+        description: 'Marks a history backfill: its events carry `history: true` and webhooks skip them unless subscribed.',
+      },
+    },
+    ['events'],
+  );
+}

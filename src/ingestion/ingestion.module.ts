@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { ChatsModule } from '../chats/chats.module';
+import { MessagesModule } from '../messages/messages.module';
+import { SessionsModule } from '../sessions/sessions.module';
+import { IngestionSink } from '../whatsapp/ingestion-sink';
+import { IngestEventsController } from './ingest-events.controller';
+import { IngestionService } from './ingestion.service';
+
+/**
+ * Provider events → the stored copy. It sits above sessions, chats and messages (whose
+ * repositories it writes through) and binds the providers' `IngestionSink` to its service, so
+ * that no provider imports a domain repository.
+ */
+@Module({
+  imports: [SessionsModule, ChatsModule, MessagesModule],
+  controllers: [IngestEventsController],
+  providers: [IngestionService, { provide: IngestionSink, useExisting: IngestionService }],
+  exports: [IngestionService, IngestionSink],
+})
+export class IngestionModule {}

@@ -1,0 +1,10 @@
+import { GatewayEvent } from '../domain/gateway-events';
+
+/**
+ * Where a provider's events go. Providers never write the stored copy themselves: the ingestion
+ * module binds this token to its service, which applies a batch whole, in order, or rejects it
+ * whole.
+ */
+export abstract class IngestionSink {
+  abstract ingest(sessionId: string, events: GatewayEvent[]): Promise<unknown>;
+}
