@@ -33,6 +33,12 @@ export class AppConfig {
   /** Express `trust proxy`: which proxies' `X-Forwarded-For` names the client IP. */
   trustProxy!: boolean | number | string;
   logLevel!: LogLevel;
+  /** Lets webhooks call loopback, private and other non-public addresses (on-premise receivers, tests). */
+  webhookAllowPrivateUrls!: boolean;
+  /** How long a webhook receiver has to answer 2xx. */
+  webhookTimeoutMs!: number;
+  /** Deliveries in flight per webhook in this process. */
+  webhookConcurrency!: number;
 }
 
 export class ConfigError extends Error {
@@ -73,6 +79,13 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
     throw new ConfigError(name, `must use ${protocols.join(' or ')}`);
   }
   return raw;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(name, `must be true or false, got "${raw}"`);
+  return raw === 'true';
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
@@ -143,5 +156,8 @@ export function loadConfig(env: Env): AppConfig {
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
     'info',
   );
+  config.webhookAllowPrivateUrls = flag(env, 'WEBHOOK_ALLOW_PRIVATE_URLS', false);
+  config.webhookTimeoutMs = int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000);
+  config.webhookConcurrency = int(env, 'WEBHOOK_CONCURRENCY', 8, 1, 256);
   return config;
 }

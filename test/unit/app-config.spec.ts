@@ -53,3 +53,23 @@ describe('TRUST_PROXY', () => {
     expect(() => loadConfig({ TRUST_PROXY: 'x; rm -rf' })).toThrow(/^invalid configuration: TRUST_PROXY /);
   });
 });
+
+describe('webhook settings', () => {
+  it('defaults to public receivers only, 10 s and 8 deliveries in flight per webhook', () => {
+    expect(loadConfig({})).toMatchObject({ webhookAllowPrivateUrls: false, webhookTimeoutMs: 10_000, webhookConcurrency: 8 });
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_TIMEOUT_MS: '2500', WEBHOOK_CONCURRENCY: '2' })).toMatchObject({
+      webhookAllowPrivateUrls: true,
+      webhookTimeoutMs: 2500,
+      webhookConcurrency: 2,
+    });
+  });
+
+  it.each([
+    [{ WEBHOOK_ALLOW_PRIVATE_URLS: 'yes' }, 'WEBHOOK_ALLOW_PRIVATE_URLS'],
+    [{ WEBHOOK_TIMEOUT_MS: '0' }, 'WEBHOOK_TIMEOUT_MS'],
+    [{ WEBHOOK_TIMEOUT_MS: '10s' }, 'WEBHOOK_TIMEOUT_MS'],
+    [{ WEBHOOK_CONCURRENCY: '0' }, 'WEBHOOK_CONCURRENCY'],
+  ])('names the bad variable in %j', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration: ${variable} `));
+  });
+});
