@@ -16,10 +16,14 @@ import { SessionsModule } from './sessions/sessions.module';
 import { BaileysModule, BaileysModuleOptions } from './whatsapp/baileys/baileys.module';
 import { IngestionModule } from './ingestion/ingestion.module';
 import { ProvidersModule } from './whatsapp/providers/providers.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
+import { WebhookTuning } from './webhooks/webhook-tuning';
 
 export interface AppModuleOptions {
   /** Stand-ins for the `baileys` provider's sockets and time (tests). */
   baileys?: Pick<BaileysModuleOptions, 'socketFactory' | 'clock' | 'tuning'>;
+  /** The webhook dispatcher's timing (tests: a fast retry schedule). */
+  webhooks?: Partial<WebhookTuning>;
 }
 
 @Module({})
@@ -38,6 +42,7 @@ export class AppModule {
         ChatsModule,
         MessagesModule,
         IngestionModule,
+        WebhooksModule.register(options.webhooks),
         // Always: sessions created with `baileys` need it whatever WA_PROVIDER says now. The package
         // itself is only loaded on the first connection.
         BaileysModule.register({ imports: [IngestionModule, ProvidersModule], ...options.baileys }),

@@ -1,0 +1,198 @@
+import { BeforeApplicationShutdown, Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Logger } from 'pino';
+import { LOGGER } from '../common/logging/logging.module';
+import { AppConfig } from '../config/app-config';
+import { EventNotifications } from '../events/event-notifications.service';
+import { ClaimedDelivery, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { WebhookMetrics } from './webhook-metrics';
+import { WebhookSecretBox } from './webhook-secret-box';
+import { AttemptResult, WebhookSender } from './webhook-sender';
+import { backoffDelayMs, WEBHOOK_TUNING, WebhookTuning } from './webhook-tuning';
+
+/** A claim outlives its attempt by this much, so that the outcome is recorded before anyone else may claim. */
+const LEASE_MARGIN_MS = 5000;
+const GONE = 410;
+
+interface InFlight {
+  delivery: ClaimedDelivery;
+  done: Promise<void>;
+}
+
+/**
+ * Delivers the event log's webhook deliveries. Any replica delivers, none an attempt that another
+ * is making: due rows are claimed with `FOR UPDATE SKIP LOCKED` and leased, the claim committed
+ * before the request, the outcome recorded after it. Each webhook has at most
+ * `WEBHOOK_CONCURRENCY` attempts in flight in this process, and a claim never takes more than a
+ * webhook's free slots, so a slow receiver only ever holds its own slots. Woken by the event log's
+ * notifications, and every `pollMs` for retries coming due and notifications lost.
+ */
+@Injectable()
+export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly inFlight = new Map<string, Set<InFlight>>();
+  private readonly abort = new AbortController();
+  private readonly leaseMs: number;
+  private poll: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private claiming = false;
+  private claimAgain = false;
+  private stopped = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    @Inject(WEBHOOK_TUNING) private readonly tuning: WebhookTuning,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly sender: WebhookSender,
+    private readonly secrets: WebhookSecretBox,
+    private readonly notifications: EventNotifications,
+    private readonly metrics: WebhookMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.leaseMs = config.webhookTimeoutMs + LEASE_MARGIN_MS;
+  }
+
+  onModuleInit(): void {
+    this.unsubscribe = this.notifications.subscribe(() => this.wake());
+    this.poll = setInterval(() => this.wake(), this.tuning.pollMs);
+    this.poll.unref();
+    this.wake();
+  }
+
+  /**
+   * Stops claiming, lets attempts in flight finish for up to `drainMs`, then abandons the rest and
+   * makes them due again at once, for another replica or the next start.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.poll) clearInterval(this.poll);
+    const pending = [...this.inFlight.values()].flatMap((set) => [...set]);
+    if (pending.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      Promise.all(pending.map((p) => p.done)).then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.tuning.drainMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (drained) return;
+    const abandoned = [...this.inFlight.values()].flatMap((set) => [...set].map((p) => p.delivery));
+    this.abort.abort();
+    try {
+      await this.deliveries.release(abandoned);
+    } catch (error) {
+      // Their leases run out by themselves; they are retried then.
+      this.logger.warn({ err: error, deliveries: abandoned.length }, 'could not give back abandoned webhook deliveries');
+    }
+  }
+
+  /** Looks for due deliveries now (coalesced: one claim at a time, one more queued at most). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
+    this.claiming = true;
+    void this.claimLoop();
+  }
+
+  private async claimLoop(): Promise<void> {
+    try {
+      do {
+        this.claimAgain = false;
+        const claimed = await this.deliveries.claim(
+          this.config.webhookConcurrency,
+          [...this.inFlight].map(([key, set]) => ({ ...splitKey(key), inFlight: set.size })),
+          this.tuning.claimBatch,
+          this.leaseMs,
+        );
+        for (const delivery of claimed) this.start(delivery);
+        // A full batch may have left due deliveries behind.
+        if (claimed.length >= this.tuning.claimBatch) this.claimAgain = true;
+      } while (this.claimAgain && !this.stopped);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not claim webhook deliveries; trying again at the next poll');
+    } finally {
+      this.claiming = false;
+    }
+  }
+
+  private start(delivery: ClaimedDelivery): void {
+    const key = webhookKey(delivery.orgId, delivery.webhookId);
+    let set = this.inFlight.get(key);
+    if (!set) {
+      set = new Set();
+      this.inFlight.set(key, set);
+    }
+    const entry: InFlight = { delivery, done: Promise.resolve() };
+    set.add(entry);
+    entry.done = this.attempt(delivery)
+      .catch((error: unknown) => {
+        // The lease runs out and the delivery is claimed again.
+        this.logger.error({ err: error, webhookId: delivery.webhookId, eventId: delivery.eventId }, 'webhook delivery attempt failed');
+      })
+      .finally(() => {
+        set.delete(entry);
+        if (set.size === 0 && this.inFlight.get(key) === set) this.inFlight.delete(key);
+        this.wake();
+      });
+  }
+
+  private async attempt(delivery: ClaimedDelivery): Promise<void> {
+    if (delivery.payload === null) {
+      await this.recordFailure(delivery, { statusCode: null, durationMs: 0, error: 'the event is no longer kept' }, true);
+      return;
+    }
+    let secrets: string[];
+    try {
+      secrets = [delivery.secret, ...(delivery.previousSecret ? [delivery.previousSecret] : [])].map((sealed) =>
+        this.secrets.open(delivery.orgId, delivery.webhookId, sealed),
+      );
+    } catch (error) {
+      this.logger.error({ err: error, webhookId: delivery.webhookId }, 'cannot read a webhook signing secret');
+      await this.recordFailure(delivery, { statusCode: null, durationMs: 0, error: 'the signing secret cannot be read' }, false);
+      return;
+    }
+    const result = await this.sender.send(delivery.url, secrets, delivery.eventId, delivery.payload, this.abort.signal);
+    // Abandoned at shutdown: `beforeApplicationShutdown` gives it back.
+    if (this.abort.signal.aborted) return;
+    if (result.error === null) {
+      if (await this.deliveries.recordDelivered(delivery, result.statusCode!)) {
+        this.metrics.deliveries.inc({ outcome: 'delivered' });
+        if (delivery.eventCreatedAt !== null) {
+          this.metrics.deliverySeconds.observe(Math.max(0, Date.now() - delivery.eventCreatedAt) / 1000);
+        }
+      }
+      return;
+    }
+    await this.recordFailure(delivery, result, result.statusCode === GONE);
+  }
+
+  private async recordFailure(delivery: ClaimedDelivery, result: AttemptResult, final: boolean): Promise<void> {
+    const gone = result.statusCode === GONE;
+    const outcome = await this.deliveries.recordFailed(delivery, {
+      statusCode: result.statusCode,
+      error: result.error ?? 'failed',
+      final,
+      disableReason: gone ? 'the receiver answered 410 Gone' : null,
+      retryInMs: backoffDelayMs(this.tuning, delivery.attempts),
+      giveUpAfterMs: this.tuning.giveUpAfterMs,
+      disableAfterMs: this.tuning.disableAfterMs,
+    });
+    if (!outcome) return;
+    this.metrics.deliveries.inc({ outcome: outcome.status === 'failed' ? 'failed' : 'retry' });
+    if (outcome.disabled) {
+      this.logger.warn({ orgId: delivery.orgId, webhookId: delivery.webhookId, error: result.error }, 'webhook disabled');
+    }
+  }
+}
+
+function webhookKey(orgId: string, webhookId: string): string {
+  return `${webhookId}\n${orgId}`;
+}
+
+function splitKey(key: string): { orgId: string; webhookId: string } {
+  const cut = key.indexOf('\n');
+  return { webhookId: key.slice(0, cut), orgId: key.slice(cut + 1) };
+}
