@@ -13,7 +13,7 @@ export interface ReceivedWebhook {
   at: number;
 }
 
-/** How the receiver answers a request: a status, or `'hang'` to never answer. */
+/** How the receiver answers a request: a status, or `'hang'` to never answer; possibly later. */
 export type ReceiverAnswer = number | 'hang';
 
 /**
@@ -22,7 +22,7 @@ export type ReceiverAnswer = number | 'hang';
  */
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
-  answer: (request: ReceivedWebhook, index: number) => ReceiverAnswer = () => 204;
+  answer: (request: ReceivedWebhook, index: number) => ReceiverAnswer | Promise<ReceiverAnswer> = () => 204;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly waiters: { count: number; resolve: () => void }[] = [];
@@ -93,10 +93,11 @@ export class WebhookReceiver {
           waiter.resolve();
         }
       }
-      const answer = this.answer(record, index);
-      if (answer === 'hang') return;
-      res.statusCode = answer;
-      res.end();
+      void Promise.resolve(this.answer(record, index)).then((answer) => {
+        if (answer === 'hang') return;
+        res.statusCode = answer;
+        res.end();
+      });
     });
   }
 }
