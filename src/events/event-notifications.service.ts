@@ -55,6 +55,12 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
     try {
       await client.connect();
       await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+      // Shut down while connecting: nobody would close this connection, and it would hold the process.
+      if (this.stopped) {
+        client.removeAllListeners('end');
+        await client.end();
+        return;
+      }
       this.client = client;
       // Whatever was committed while no connection listened is found by the readers' next query.
       this.emit('*');
