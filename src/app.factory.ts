@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { OperationObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import express, { NextFunction, Request, Response } from 'express';
+import express, { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Server } from 'node:http';
 import { Duplex } from 'node:stream';
 import { Logger } from 'pino';
@@ -11,7 +11,7 @@ import { CAPABILITY_EXTENSION } from './auth/access.decorators';
 import { AppModule } from './app.module';
 import { envelope } from './common/errors/envelope';
 import { ErrorEnvelopeDto } from './common/errors/error-envelope.dto';
-import { BODY_LIMIT_BYTES, bodyLimitOf, EVENTS_BODY_LIMIT_BYTES } from './common/http/body-limits';
+import { bodyLimitOf } from './common/http/body-limits';
 import { applyHttpConventions } from './common/http/openapi-conventions';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
 import { PinoNestLogger } from './common/logging/logger';
@@ -106,8 +106,14 @@ export async function createApp(
   app.use(requestIdMiddleware(logger));
   // Metrics cost a little on every request, so they are only collected when they can be scraped.
   if (config.metricsToken) app.use(httpMetricsMiddleware(app.get(MetricsService)));
-  const parsers = new Map([BODY_LIMIT_BYTES, EVENTS_BODY_LIMIT_BYTES].map((limit) => [limit, express.json({ limit })]));
-  app.use((req: Request, res: Response, next: NextFunction) => parsers.get(bodyLimitOf(req.path))!(req, res, next));
+  // One JSON parser per body limit, made on first use; the OpenAPI document reads the same limits.
+  const parsers = new Map<number, RequestHandler>();
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const limit = bodyLimitOf(req.path);
+    let parser = parsers.get(limit);
+    if (!parser) parsers.set(limit, (parser = express.json({ limit })));
+    parser(req, res, next);
+  });
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   answerUnparsableRequestsWithTheEnvelope(app.getHttpServer());
   return app;

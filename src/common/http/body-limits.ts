@@ -1,7 +1,7 @@
 /** The largest JSON body a route takes. */
-export const BODY_LIMIT_BYTES = 1024 * 1024;
+const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Ingestion batches (up to 1000 events) may be larger than any other body. */
-export const EVENTS_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+const EVENTS_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 /** `[^/]+` also matches `{sid}`, so the same test serves request paths and the document's templates. */
 const EVENTS_PATH = /^\/api\/v1\/sessions\/[^/]+\/events\/?$/;
 
