@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
+import { EventLogRepository } from '../events/event-log.repository';
 import { LOGGER } from '../common/logging/logging.module';
 import { Page, toPage } from '../common/pagination/page';
 import { ProviderName } from '../config/app-config';
@@ -31,6 +32,7 @@ export class ChatsService {
     private readonly repository: ChatsRepository,
     private readonly sessions: SessionsRepository,
     private readonly providers: ProviderRegistry,
+    private readonly eventLog: EventLogRepository,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -67,7 +69,14 @@ export class ChatsService {
     if (Object.keys(change).length === 0) return this.get(orgId, sessionId, cid);
 
     if (!isSessionId(sessionId)) throw sessionNotFound();
-    const result = await this.repository.updateState(orgId, sessionId, chatJidOf(cid), change);
+    const result = await this.dataSource.transaction(async (manager) => {
+      const runner = manager.queryRunner!;
+      const updated = await this.repository.updateState(runner, orgId, sessionId, chatJidOf(cid), change);
+      if (updated.changed && updated.chat) {
+        await this.eventLog.append(runner, orgId, [{ type: 'chat.updated', sessionId, data: toChatDto(updated.chat) }]);
+      }
+      return updated;
+    });
     const chat = foundChat(result);
     this.mirrorToWhatsApp(result.provider!, { id: sessionId, orgId }, chat.jid, change);
     return toChatDto(chat);
@@ -81,6 +90,7 @@ export class ChatsService {
       // Under the session's write lock, so that a batch being ingested lands wholly before or after.
       if (!(await this.sessions.lockForWrite(manager.queryRunner!, sessionId, orgId))) throw sessionNotFound();
       if (!jid || !(await this.repository.delete(manager.queryRunner!, sessionId, jid))) throw chatNotFound();
+      await this.eventLog.append(manager.queryRunner!, orgId, [{ type: 'chat.deleted', sessionId, data: { id: jid } }]);
     });
   }
 

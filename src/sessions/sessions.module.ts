@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { EventLogModule } from '../events/event-log.module';
 import { ProvidersModule } from '../whatsapp/providers/providers.module';
 import { SessionConnectorService } from './session-connector.service';
 import { SessionEntity } from './session.entity';
@@ -9,7 +10,7 @@ import { SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([SessionEntity]), ProvidersModule],
+  imports: [TypeOrmModule.forFeature([SessionEntity]), ProvidersModule, EventLogModule],
   controllers: [SessionsController],
   providers: [SessionsRepository, SessionsService, SessionConnectorService, SessionOwnershipService],
   exports: [SessionsRepository, SessionsService],

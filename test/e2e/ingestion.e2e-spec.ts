@@ -160,12 +160,13 @@ describe('ingestion: POST /api/v1/sessions/{sid}/events', () => {
       { type: 'chat.delete', chatId: a },
       messageEvent(b, 'B1', 100),
       { type: 'chat.delete', chatId: b },
-      messageEvent(b, 'B2', 50),
+      messageEvent(b, 'B2', 50, { fromMe: true }),
       { type: 'message.status', chatId: b, messageId: 'B2', status: 'read' },
-      messageEvent(b, 'B2', 50, { status: 'sent' }),
+      messageEvent(b, 'B2', 50, { fromMe: true, status: 'sent' }),
     ]);
     expect(await chats(sid)).toEqual([expect.objectContaining({ id: b, name: null, pinned: false, lastMessageAt: 50 })]);
-    expect(await messages(sid, b)).toEqual([expect.objectContaining({ id: 'B2', status: 'sent' })]);
+    // The later upsert's `sent` does not undo the receipt.
+    expect(await messages(sid, b)).toEqual([expect.objectContaining({ id: 'B2', status: 'read' })]);
   });
 
   it('creates a chat for a message with defaults, and applies only the chat fields present', async () => {
