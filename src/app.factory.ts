@@ -21,6 +21,7 @@ import { AppConfig } from './config/app-config';
 import { MESSAGE_ID_PATTERN } from './domain/message-id';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { MetricsService } from './metrics/metrics.service';
+import { DELIVERY_ID_PATTERN } from './webhooks/delivery-id';
 
 const ULID_SCHEMA = { type: 'string', pattern: ULID_PATTERN.source, minLength: 26, maxLength: 26 } as const;
 
@@ -30,6 +31,7 @@ const PATH_PARAMETERS = {
   id: ULID_SCHEMA,
   cid: CHAT_ID_SCHEMA,
   mid: { type: 'string', pattern: MESSAGE_ID_PATTERN.source, minLength: 1, maxLength: 128 },
+  did: { type: 'string', pattern: DELIVERY_ID_PATTERN.source, minLength: 5, maxLength: 22 },
 } as const;
 
 /**

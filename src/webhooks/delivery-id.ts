@@ -1,5 +1,5 @@
 /** A delivery's id in the API: `dlv_` + its sequence number (a positive 63-bit integer). */
-const DELIVERY_ID = /^dlv_([1-9][0-9]{0,17})$/;
+export const DELIVERY_ID_PATTERN = /^dlv_([1-9][0-9]{0,17})$/;
 
 export function toDeliveryId(seq: string): string {
   return `dlv_${seq}`;
@@ -7,5 +7,5 @@ export function toDeliveryId(seq: string): string {
 
 /** The sequence number a delivery id names, or null when the id is malformed (then it names nothing). */
 export function parseDeliveryId(id: string): string | null {
-  return DELIVERY_ID.exec(id)?.[1] ?? null;
+  return DELIVERY_ID_PATTERN.exec(id)?.[1] ?? null;
 }

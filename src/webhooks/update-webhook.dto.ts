@@ -1,17 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsBoolean, IsIn } from 'class-validator';
-import {
-  IfNotNull,
-  IfPresent,
-  MAX_DESCRIPTION_LENGTH,
-  MAX_SESSION_IDS,
-  SessionIds,
-  StarAlone,
-  StoredText,
-  SUBSCRIBABLE_EVENTS,
-  WebhookUrl,
-} from './create-webhook.dto';
+import { StoredText } from '../common/validation/stored-text';
+import { MAX_DESCRIPTION_LENGTH, MAX_SESSION_IDS, SUBSCRIBABLE_EVENTS } from './create-webhook.dto';
 import { MAX_WEBHOOK_URL_LENGTH } from './webhook-url-guard';
+import { IfNotNull, IfPresent, SessionIds, StarAlone, WebhookUrl } from './webhook-validators';
 
 /** A partial update: only the fields sent change. */
 export class UpdateWebhookDto {
@@ -20,7 +12,7 @@ export class UpdateWebhookDto {
   @WebhookUrl()
   url?: string;
 
-  @ApiProperty({ required: false, nullable: true, type: 'string', maxLength: MAX_DESCRIPTION_LENGTH, example: 'CRM inbox sync' })
+  @ApiProperty({ required: false, nullable: true, example: 'CRM inbox sync' })
   @IfNotNull()
   @StoredText({ min: 0, max: MAX_DESCRIPTION_LENGTH })
   description?: string | null;

@@ -3,7 +3,9 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { EventLogRepository, NewEvent } from '../../src/events/event-log.repository';
 import { WebhookMetrics } from '../../src/webhooks/webhook-metrics';
+import { WebhookTuning } from '../../src/webhooks/webhook-tuning';
 import { auth } from '../support/ingest';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
 import { createKey, startTestApp, TestApp, testDatabaseUrl, uniqueOrg } from '../support/test-app';
 import { until } from '../support/until';
 import { WebhookReceiver } from '../support/webhook-receiver';
@@ -21,6 +23,20 @@ async function record(t: TestApp, orgId: string, events: NewEvent[]): Promise<vo
   await t.app.get(DataSource).transaction((m) => t.app.get(EventLogRepository).append(m.queryRunner!, orgId, events));
 }
 
+/**
+ * A database for this file's apps alone: every app on a database delivers its webhooks, and the
+ * other test files' apps must not take these deliveries, nor these apps theirs.
+ */
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase('webhook_dispatch', testDatabaseUrl());
+});
+afterAll(() => db?.drop());
+
+/** The app on this file's database. */
+const startApp = (env: Record<string, string>, webhooks: Partial<WebhookTuning> = FAST): Promise<TestApp> =>
+  startTestApp({ DATABASE_URL: db.url, ...env }, [], undefined, { webhooks });
+
 async function delivered(t: TestApp): Promise<number> {
   const { values } = await t.app.get(WebhookMetrics).deliveries.get();
   return values.find((v) => v.labels.outcome === 'delivered')?.value ?? 0;
@@ -33,7 +49,7 @@ describe('webhook URLs that point inside the network (WEBHOOK_ALLOW_PRIVATE_URLS
   let org: string;
 
   beforeAll(async () => {
-    t = await startTestApp({}, [], undefined, { webhooks: FAST });
+    t = await startApp({});
     receiver = await new WebhookReceiver().start();
     org = uniqueOrg('ssrf');
     key = await createKey(t, org);
@@ -119,12 +135,7 @@ describe('one receiver\'s slowness', () => {
   });
 
   it('holds only its own webhook\'s slots, never another\'s deliveries; shutdown leaves its attempts due again', async () => {
-    const t = await startTestApp(
-      { WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_CONCURRENCY: '4', WEBHOOK_TIMEOUT_MS: '60000' },
-      [],
-      undefined,
-      { webhooks: FAST },
-    );
+    const t = await startApp({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_CONCURRENCY: '4', WEBHOOK_TIMEOUT_MS: '60000' });
     const dataSource = t.app.get(DataSource);
     const org = uniqueOrg('isolation');
     const key = await createKey(t, org);
@@ -152,7 +163,7 @@ describe('one receiver\'s slowness', () => {
     // Shutdown waited for the hanging attempts only as long as its drain, not their 60 s timeout.
     expect(Date.now() - closing).toBeLessThan(10_000);
     // The app's pool is closed with it: read with a connection of our own.
-    const client = new Client({ connectionString: testDatabaseUrl() });
+    const client = new Client({ connectionString: db.url });
     await client.connect();
     const { rows } = await client
       .query(`SELECT status, attempts, claimed_until, next_attempt_at <= now() AS due FROM webhook_deliveries WHERE webhook_id = $1`, [slowHook])
@@ -171,8 +182,8 @@ describe('two replicas on one database', () => {
 
   beforeAll(async () => {
     const env = { WEBHOOK_ALLOW_PRIVATE_URLS: 'true' };
-    a = await startTestApp(env, [], undefined, { webhooks: FAST });
-    b = await startTestApp(env, [], undefined, { webhooks: FAST });
+    a = await startApp(env);
+    b = await startApp(env);
     receiver = await new WebhookReceiver().start();
   });
   afterAll(async () => {

@@ -3,8 +3,9 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { ulid } from 'ulid';
 import { EventLogRepository, NewEvent } from '../../src/events/event-log.repository';
-import { auth, createSession } from '../support/ingest';
-import { createKey, startTestApp, TestApp, uniqueOrg } from '../support/test-app';
+import { auth, createSession, directJid, ingest, messageEvent } from '../support/ingest';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+import { createKey, startTestApp, TestApp, testDatabaseUrl, uniqueOrg } from '../support/test-app';
 import { until } from '../support/until';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
@@ -13,6 +14,7 @@ const FAST = { backoffMs: [150, 300], jitter: 0, pollMs: 100, drainMs: 500 };
 const METRICS_TOKEN = 'webhook-metrics';
 
 describe('webhooks', () => {
+  let db: TestDatabase;
   let t: TestApp;
   let dataSource: DataSource;
   let receiver: WebhookReceiver;
@@ -20,10 +22,16 @@ describe('webhooks', () => {
   let key: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true', METRICS_TOKEN }, [], undefined, { webhooks: FAST });
+    // A database of its own: every app on a database delivers its webhooks, and the other test
+    // files' apps (which refuse private receivers) must not take these deliveries, nor these apps theirs.
+    db = await createTestDatabase('webhooks', testDatabaseUrl());
+    t = await startTestApp({ DATABASE_URL: db.url, WEBHOOK_ALLOW_PRIVATE_URLS: 'true', METRICS_TOKEN }, [], undefined, { webhooks: FAST });
     dataSource = t.app.get(DataSource);
   });
-  afterAll(() => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
   // A receiver per test, so that what one test left pending never reaches the next.
   beforeEach(async () => {
     org = uniqueOrg('hooks');
@@ -271,6 +279,30 @@ describe('webhooks', () => {
       expect(metrics.text).toMatch(/gateway_webhook_deliveries_total\{outcome="delivered"\} [1-9]/);
       expect(metrics.text).toMatch(/gateway_event_delivery_seconds_count [1-9]/);
       expect(metrics.text).toMatch(/gateway_webhook_pending \d+/);
+    });
+
+    it('delivers a message pushed through POST /sessions/{sid}/events as the API serves it, and nothing for a replay', async () => {
+      const sid = await createSession(t, key);
+      const hook = await createWebhook({ events: ['chat.created', 'message.created'], sessionIds: [sid] });
+      const chatId = directJid(7);
+      const batch = [messageEvent(chatId, '3EB0WEBHOOK1', 1_732_400_000_000, { text: 'halo dari webhook' })];
+      await ingest(t, key, sid, batch);
+      await receiver.waitFor(2);
+      const byType = Object.fromEntries(receiver.received.map((r) => [r.event.type, r]));
+      const message = await api().get(`/api/v1/sessions/${sid}/chats/${chatId}/messages/3EB0WEBHOOK1`).set(...auth(key));
+      const chat = await api().get(`/api/v1/sessions/${sid}/chats/${chatId}`).set(...auth(key));
+      expect(new Webhook(hook.secret).verify(byType['message.created'].body, byType['message.created'].signed)).toEqual({
+        id: expect.stringMatching(/^evt_/),
+        type: 'message.created',
+        createdAt: expect.any(Number),
+        sessionId: sid,
+        history: false,
+        data: message.body,
+      });
+      expect(byType['chat.created'].event).toMatchObject({ sessionId: sid, data: chat.body });
+      await ingest(t, key, sid, batch);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(receiver.received).toHaveLength(2);
     });
 
     it('signs with both secrets for a day after a rotation, and both verify', async () => {

@@ -50,8 +50,8 @@ describe('webhook URL guard', () => {
     ['https://:pw@example.com/', 'must not carry credentials'],
     ['https://example.com/a b', 'must be a URL without spaces or control characters'],
     ['https://example.com/\u0007', 'must be a URL without spaces or control characters'],
-    ['https://example.com/\u0000', 'must be valid Unicode without NUL characters'],
-    [`https://example.com/${'x'.repeat(2030)}`, 'must be 1 to 2048 characters'],
+    ['https://example.com/\u0000', 'must be valid Unicode text without NUL'],
+    [`https://example.com/${'x'.repeat(2030)}`, 'must be 1..2048 characters'],
     [42, 'must be a string'],
   ])('judges the form of %j', (url, problem) => {
     expect(urlFormProblem(url)).toBe(problem);
