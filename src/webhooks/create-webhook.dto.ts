@@ -48,7 +48,7 @@ export class CreateWebhookDto {
     maxItems: MAX_SESSION_IDS,
     uniqueItems: true,
     description: 'Only events of these sessions (of the caller\'s organization); empty or absent: every session.',
-    example: ['01HF7Z3K8Q2V5N9T4W6X0Y1B2C'],
+    example: [],
   })
   @IsOptional()
   @IsArray()

@@ -6,12 +6,16 @@ import { fetchOpenApi, fillPath, Operation, operationsOf } from '../support/open
 import { seedOrg, SeededOrg } from '../support/org-fixture';
 import { snapshotOrg } from '../support/org-snapshot';
 import { startTestApp, TestApp, uniqueOrg } from '../support/test-app';
+import { WebhookReceiver } from '../support/webhook-receiver';
 
 /**
  * Organization B's credentials aimed at organization A, on every operation of the OpenAPI
  * document: a route that names a resource answers 404 (the same bytes as for a resource that
  * never existed) and changes nothing; a collection route never shows A's items.
  */
+
+/** Where both organizations' webhooks point. */
+const receiver = new WebhookReceiver();
 
 /** How an operation is exercised across organizations. */
 type Exercise =
@@ -53,6 +57,18 @@ const MATRIX: Record<string, Exercise> = {
     body: () => ({ type: 'text', text: 'taken over' }),
     resources: ['sid'],
   },
+  'POST /api/v1/webhooks': { kind: 'collection', body: () => ({ url: receiver.url, description: 'b hook', events: ['*'] }) },
+  'GET /api/v1/webhooks': { kind: 'collection' },
+  'GET /api/v1/webhooks/{id}': { kind: 'resource' },
+  'PATCH /api/v1/webhooks/{id}': {
+    kind: 'resource',
+    body: () => ({ url: receiver.url, description: 'taken over', events: ['chat.deleted'], enabled: false }),
+  },
+  'DELETE /api/v1/webhooks/{id}': { kind: 'resource' },
+  'POST /api/v1/webhooks/{id}/rotate-secret': { kind: 'resource' },
+  'POST /api/v1/webhooks/{id}/test': { kind: 'resource' },
+  'GET /api/v1/webhooks/{id}/deliveries': { kind: 'resource' },
+  'POST /api/v1/webhooks/{id}/deliveries/{did}/retry': { kind: 'resource' },
   'POST /api/v1/sessions/{sid}/events': {
     kind: 'resource',
     body: (a) => ({
@@ -65,17 +81,29 @@ const MATRIX: Record<string, Exercise> = {
   },
 };
 
-/** An organization's ids for each path parameter name. */
-function idsOf(o: SeededOrg): Record<string, string> {
-  return { sid: o.sid, cid: o.jids[0], mid: o.messageIds[o.jids[0]][0], id: o.spareKeyId };
+/** An organization's ids for each path parameter name of an operation (`id` is a key's or a webhook's). */
+function idsOf(o: SeededOrg, path: string): Record<string, string> {
+  const id = path.startsWith('/api/v1/webhooks/') ? o.webhookId : o.spareKeyId;
+  return { sid: o.sid, cid: o.jids[0], mid: o.messageIds[o.jids[0]][0], id, did: o.deliveryId };
 }
 
 /** Well-formed ids that no organization has. */
-const NEVER_EXISTED = { sid: ulid(), cid: '629999999999@s.whatsapp.net', mid: 'NEVER0EXISTED', id: ulid() };
+const NEVER_EXISTED = { sid: ulid(), cid: '629999999999@s.whatsapp.net', mid: 'NEVER0EXISTED', id: ulid(), did: 'dlv_999999999999999' };
 
 /** What of A must never appear in an answer to B. */
 function secretsOf(a: SeededOrg): string[] {
-  return [a.orgId, a.sid, a.spareKeyId, ...a.jids, ...Object.values(a.messageIds).flat(), 'a secret', 'a chat'];
+  return [
+    a.orgId,
+    a.sid,
+    a.spareKeyId,
+    a.webhookId,
+    `"${a.deliveryId}"`,
+    ...a.jids,
+    ...Object.values(a.messageIds).flat(),
+    'a secret',
+    'a chat',
+    'a hook',
+  ];
 }
 
 describe('tenancy matrix: every operation, org B against org A', () => {
@@ -89,11 +117,12 @@ describe('tenancy matrix: every operation, org B against org A', () => {
 
   beforeAll(async () => {
     await idp.start();
-    t = await startTestApp(idp.env());
+    await receiver.start();
+    t = await startTestApp({ ...idp.env(), WEBHOOK_ALLOW_PRIVATE_URLS: 'true' });
     dataSource = t.app.get(DataSource);
     operations = operationsOf(await fetchOpenApi(t.http));
-    a = await seedOrg(t, uniqueOrg('tenant-a'), 'a');
-    b = await seedOrg(t, uniqueOrg('tenant-b'), 'b');
+    a = await seedOrg(t, uniqueOrg('tenant-a'), 'a', receiver.url);
+    b = await seedOrg(t, uniqueOrg('tenant-b'), 'b', receiver.url);
     // B as a script with an API key, and as a person logged in as its owner.
     credentials = [
       { kind: 'api key', token: () => b.key },
@@ -103,6 +132,7 @@ describe('tenancy matrix: every operation, org B against org A', () => {
   afterAll(async () => {
     await t?.close();
     await idp.stop();
+    await receiver.stop();
   });
 
   function call(op: Operation, path: string, token: string | null, body?: unknown): request.Test {
@@ -131,14 +161,14 @@ describe('tenancy matrix: every operation, org B against org A', () => {
       for (let own = 0; own < params.length; own++) {
         if (exercise.resources && !params.slice(own).some((p) => exercise.resources!.includes(p))) continue;
         const mix = (other: Record<string, string>) =>
-          Object.fromEntries(params.map((p, i) => [p, i < own ? idsOf(b)[p] : other[p]]));
+          Object.fromEntries(params.map((p, i) => [p, i < own ? idsOf(b, op.path)[p] : other[p]]));
         for (const credential of credentials) {
           const before = await snapshotOrg(dataSource, a.orgId);
-          const crossing = await call(op, fillPath(op.path, mix(idsOf(a))), credential.token(), exercise.body?.(a));
+          const crossing = await call(op, fillPath(op.path, mix(idsOf(a, op.path))), credential.token(), exercise.body?.(a));
           const missing = await call(op, fillPath(op.path, mix(NEVER_EXISTED)), credential.token(), exercise.body?.(a));
           const after = await snapshotOrg(dataSource, a.orgId);
           tried += 1;
-          const label = `${op.key} as B (${credential.kind}) with ${JSON.stringify(mix(idsOf(a)))}`;
+          const label = `${op.key} as B (${credential.kind}) with ${JSON.stringify(mix(idsOf(a, op.path)))}`;
           if (crossing.status !== 404 || crossing.body?.error?.code !== 'not_found') {
             problems.push(`${label}: ${crossing.status} ${crossing.text.slice(0, 200)}`);
           } else if (crossing.text !== missing.text || missing.status !== 404) {
