@@ -146,9 +146,7 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
     }
     let secrets: string[];
     try {
-      secrets = [delivery.secret, ...(delivery.previousSecret ? [delivery.previousSecret] : [])].map((sealed) =>
-        this.secrets.open(delivery.orgId, delivery.webhookId, sealed),
-      );
+      secrets = this.secrets.signingSecrets(delivery.orgId, delivery.webhookId, delivery.secret, delivery.previousSecret);
     } catch (error) {
       this.logger.error({ err: error, webhookId: delivery.webhookId }, 'cannot read a webhook signing secret');
       await this.recordFailure(delivery, { statusCode: null, durationMs: 0, error: 'the signing secret cannot be read' }, false);

@@ -86,10 +86,12 @@ export class WebhookSecretDto {
 
 /** What the receiver did with a `webhook.test` event. */
 export class WebhookTestResultDto {
-  /**
-   * The receiver's HTTP status; null when it did not answer (refused, timed out, not allowed).
-   * @example 200
-   */
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description: 'The receiver\'s HTTP status; null when it did not answer (refused, timed out, not allowed).',
+    example: 200,
+  })
   statusCode!: number | null;
 
   @ApiProperty({ type: 'integer', description: 'How long the attempt took, in ms.', example: 42 })

@@ -122,9 +122,7 @@ export class WebhooksService {
     });
     let secrets: string[];
     try {
-      secrets = [webhook.secret, ...(webhook.previousSecret ? [webhook.previousSecret] : [])].map((sealed) =>
-        this.secrets.open(orgId, webhook.id, sealed),
-      );
+      secrets = this.secrets.signingSecrets(orgId, webhook.id, webhook.secret, webhook.previousSecret);
     } catch {
       return { statusCode: null, durationMs: 0, error: 'the signing secret cannot be read (SESSION_ENCRYPTION_KEY changed?)' };
     }

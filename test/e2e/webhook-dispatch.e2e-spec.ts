@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { EventLogRepository, NewEvent } from '../../src/events/event-log.repository';
@@ -219,5 +220,44 @@ describe('two replicas on one database', () => {
     expect(byReplica[0] + byReplica[1]).toBe(300);
     expect(byReplica[0]).toBeGreaterThan(0);
     expect(byReplica[1]).toBeGreaterThan(0);
+  });
+});
+
+describe('signing secrets at rest', () => {
+  let receiver: WebhookReceiver;
+
+  beforeAll(async () => {
+    receiver = await new WebhookReceiver().start();
+  });
+  afterAll(() => receiver.stop());
+
+  it('are sealed with SESSION_ENCRYPTION_KEY: under another key deliveries fail until the secret is rotated', async () => {
+    const env = (key: number) => ({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true', SESSION_ENCRYPTION_KEY: Buffer.alloc(32, key).toString('base64') });
+    const org = uniqueOrg('sealed');
+    const first = await startApp(env(1));
+    const apiKey = await createKey(first, org);
+    const created = await request(first.http).post('/api/v1/webhooks').set(...auth(apiKey)).send({ url: receiver.url, events: ['*'] });
+    const [{ secret: sealed }] = await first.app.get(DataSource).query('SELECT secret FROM webhooks WHERE id = $1', [created.body.id]);
+    expect(sealed).not.toContain(created.body.secret.slice(6));
+    await first.close();
+
+    const second = await startApp(env(2));
+    try {
+      await record(second, org, [chatEvent('sealed-1')]);
+      const failed = await until(async () => {
+        const res = await request(second.http).get(`/api/v1/webhooks/${created.body.id}/deliveries`).set(...auth(apiKey));
+        return res.body.data[0]?.lastError ? res.body.data[0] : undefined;
+      });
+      expect(failed).toMatchObject({ status: 'pending', lastError: 'the signing secret cannot be read', lastStatusCode: null });
+      expect(receiver.received).toEqual([]);
+
+      const rotated = await request(second.http).post(`/api/v1/webhooks/${created.body.id}/rotate-secret`).set(...auth(apiKey));
+      await receiver.waitFor(1, 15_000);
+      const [got] = receiver.received;
+      expect(got.signed['webhook-signature'].split(' ')).toHaveLength(1);
+      expect(new Webhook(rotated.body.secret).verify(got.body, got.signed)).toMatchObject({ type: 'chat.created' });
+    } finally {
+      await second.close();
+    }
   });
 });
