@@ -281,15 +281,26 @@ export class WebhookDeliveriesRepository {
     return rows[0] ?? null;
   }
 
-  /** Gives back deliveries whose attempt was abandoned (shutdown): due again at once, on any replica. */
-  async release(deliveries: readonly ClaimedDelivery[]): Promise<void> {
+  /**
+   * Gives back claimed deliveries at shutdown, due again at once on any replica: attempts that were
+   * abandoned mid-request, or (`attempted` false) claims that were never started, which then do not
+   * count as attempts.
+   */
+  async release(deliveries: readonly ClaimedDelivery[], attempted: boolean): Promise<void> {
     if (deliveries.length === 0) return;
     await this.dataSource.query(
-      `UPDATE webhook_deliveries d SET next_attempt_at = now(), claimed_until = NULL
+      `UPDATE webhook_deliveries d
+          SET next_attempt_at = now(), claimed_until = NULL, attempts = d.attempts - CASE WHEN $5 THEN 0 ELSE 1 END
          FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[]) AS r(org_id, webhook_id, seq, attempts)
         WHERE d.org_id = r.org_id AND d.webhook_id = r.webhook_id AND d.seq = r.seq AND d.attempts = r.attempts
           AND d.status = 'pending'`,
-      [deliveries.map((d) => d.orgId), deliveries.map((d) => d.webhookId), deliveries.map((d) => d.seq), deliveries.map((d) => d.attempts)],
+      [
+        deliveries.map((d) => d.orgId),
+        deliveries.map((d) => d.webhookId),
+        deliveries.map((d) => d.seq),
+        deliveries.map((d) => d.attempts),
+        attempted,
+      ],
     );
   }
 

@@ -33,7 +33,8 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
   private readonly leaseMs: number;
   private poll: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
-  private claiming = false;
+  /** The claim loop running now, if any. */
+  private claiming: Promise<void> | null = null;
   private claimAgain = false;
   private stopped = false;
 
@@ -65,6 +66,7 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
     this.stopped = true;
     this.unsubscribe?.();
     if (this.poll) clearInterval(this.poll);
+    await this.claiming;
     const pending = [...this.inFlight.values()].flatMap((set) => [...set]);
     if (pending.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
@@ -79,7 +81,7 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
     const abandoned = [...this.inFlight.values()].flatMap((set) => [...set].map((p) => p.delivery));
     this.abort.abort();
     try {
-      await this.deliveries.release(abandoned);
+      await this.deliveries.release(abandoned, true);
     } catch (error) {
       // Their leases run out by themselves; they are retried then.
       this.logger.warn({ err: error, deliveries: abandoned.length }, 'could not give back abandoned webhook deliveries');
@@ -93,8 +95,9 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
       this.claimAgain = true;
       return;
     }
-    this.claiming = true;
-    void this.claimLoop();
+    this.claiming = this.claimLoop().finally(() => {
+      this.claiming = null;
+    });
   }
 
   private async claimLoop(): Promise<void> {
@@ -107,14 +110,17 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
           this.tuning.claimBatch,
           this.leaseMs,
         );
+        if (this.stopped) {
+          // Shutdown began during the claim: give the deliveries back rather than start them.
+          await this.deliveries.release(claimed, false);
+          return;
+        }
         for (const delivery of claimed) this.start(delivery);
         // A full batch may have left due deliveries behind.
         if (claimed.length >= this.tuning.claimBatch) this.claimAgain = true;
       } while (this.claimAgain && !this.stopped);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not claim webhook deliveries; trying again at the next poll');
-    } finally {
-      this.claiming = false;
     }
   }
 
