@@ -176,6 +176,26 @@ describe('one receiver\'s slowness', () => {
   });
 });
 
+describe('order', () => {
+  it('attempts one webhook\'s deliveries in event order', async () => {
+    const receiver = await new WebhookReceiver().start();
+    // One in flight at a time, so that the order of attempts is the order of arrival.
+    const t = await startApp({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_CONCURRENCY: '1' });
+    try {
+      const org = uniqueOrg('order');
+      const key = await createKey(t, org);
+      expect((await request(t.http).post('/api/v1/webhooks').set(...auth(key)).send({ url: receiver.url, events: ['*'] })).status).toBe(201);
+      for (let batch = 0; batch < 4; batch++) await record(t, org, Array.from({ length: 10 }, (_, i) => chatEvent(`o${batch}-${i}`)));
+      await receiver.waitFor(40);
+      const logged = await t.app.get(DataSource).query('SELECT id FROM events WHERE org_id = $1 ORDER BY xid, seq', [org]);
+      expect(receiver.received.map((r) => r.event.id)).toEqual(logged.map((e: { id: string }) => e.id));
+    } finally {
+      await t.close();
+      await receiver.stop();
+    }
+  });
+});
+
 describe('two replicas on one database', () => {
   let a: TestApp;
   let b: TestApp;

@@ -355,9 +355,11 @@ describe('webhooks', () => {
       receiver.answer = () => 503;
       const failing = await api().post(`/api/v1/webhooks/${hook.id}/test`).set(...auth(key));
       expect(failing.body).toEqual({ statusCode: 503, durationMs: expect.any(Number), error: 'receiver answered 503' });
-      receiver.answer = () => 302;
+      const sent = receiver.received.length;
+      receiver.answer = () => ({ status: 307, headers: { location: `${receiver.url}/elsewhere` } });
       const redirect = await api().post(`/api/v1/webhooks/${hook.id}/test`).set(...auth(key));
-      expect(redirect.body.error).toBe('receiver answered 302; redirects are not followed');
+      expect(redirect.body).toMatchObject({ statusCode: 307, error: 'receiver answered 307; redirects are not followed' });
+      expect(receiver.received).toHaveLength(sent + 1);
       const closed = new WebhookReceiver();
       await closed.start();
       const closedUrl = closed.url;

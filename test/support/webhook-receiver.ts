@@ -13,8 +13,8 @@ export interface ReceivedWebhook {
   at: number;
 }
 
-/** How the receiver answers a request: a status, or `'hang'` to never answer; possibly later. */
-export type ReceiverAnswer = number | 'hang';
+/** How the receiver answers a request: a status (with headers), or `'hang'` to never answer; possibly later. */
+export type ReceiverAnswer = number | { status: number; headers: Record<string, string> } | 'hang';
 
 /**
  * A real HTTP server on 127.0.0.1 standing in for a client's webhook endpoint: it records every
@@ -95,7 +95,12 @@ export class WebhookReceiver {
       }
       void Promise.resolve(this.answer(record, index)).then((answer) => {
         if (answer === 'hang') return;
-        res.statusCode = answer;
+        if (typeof answer === 'number') {
+          res.statusCode = answer;
+        } else {
+          res.statusCode = answer.status;
+          for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+        }
         res.end();
       });
     });
