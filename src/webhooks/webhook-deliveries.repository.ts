@@ -35,10 +35,13 @@ export interface ClaimedDelivery {
   previousSecret: string | null;
 }
 
-/** What one webhook of this process has in flight: the claim leaves it fewer free slots. */
-export interface BusyWebhook {
+export interface WebhookRef {
   orgId: string;
   webhookId: string;
+}
+
+/** What one webhook of this process has in flight: the claim leaves it fewer free slots. */
+export interface BusyWebhook extends WebhookRef {
   inFlight: number;
 }
 
@@ -154,16 +157,27 @@ export class WebhookDeliveriesRepository {
    * than `concurrency` minus what this process has in flight for it. Rows another replica is
    * claiming are skipped, never waited for. The claim counts the attempt and leases the row for
    * `leaseMs` (its `next_attempt_at` moves to the lease's end), and is committed before any request
-   * is made: a process that dies mid-attempt leaves the delivery to be claimed again.
+   * is made: a process that dies mid-attempt leaves the delivery to be claimed again. `only`
+   * restricts the claim to those webhooks (found by key, not by a scan of every webhook).
    */
-  async claim(concurrency: number, busy: readonly BusyWebhook[], batch: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  async claim(
+    concurrency: number,
+    busy: readonly BusyWebhook[],
+    batch: number,
+    leaseMs: number,
+    only: readonly WebhookRef[] | null,
+  ): Promise<ClaimedDelivery[]> {
     const [rows] = await this.dataSource.query<[ClaimedRow[], number]>(
       `WITH busy AS (
          SELECT * FROM unnest($2::text[], $3::text[], $4::int[]) AS b(org_id, webhook_id, in_flight)
        ), slots AS (
          SELECT w.org_id, w.id, $1::int - coalesce(b.in_flight, 0) AS free
            FROM webhooks w LEFT JOIN busy b ON b.org_id = w.org_id AND b.webhook_id = w.id
-          WHERE w.enabled
+          WHERE w.enabled ${
+            only === null
+              ? ''
+              : 'AND (w.org_id, w.id) IN (SELECT * FROM unnest($7::text[], $8::text[]))'
+          }
        ), picked AS (
          SELECT p.* FROM slots s CROSS JOIN LATERAL (
            SELECT d.org_id, d.webhook_id, d.seq, d.event_xid, d.event_seq
@@ -194,6 +208,7 @@ export class WebhookDeliveriesRepository {
         busy.map((b) => b.inFlight),
         batch,
         leaseMs,
+        ...(only === null ? [] : [only.map((o) => o.orgId), only.map((o) => o.webhookId)]),
       ],
     );
     return rows

@@ -3,7 +3,7 @@ import { Logger } from 'pino';
 import { LOGGER } from '../common/logging/logging.module';
 import { AppConfig } from '../config/app-config';
 import { EventNotifications } from '../events/event-notifications.service';
-import { ClaimedDelivery, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { ClaimedDelivery, WebhookDeliveriesRepository, WebhookRef } from './webhook-deliveries.repository';
 import { WebhookMetrics } from './webhook-metrics';
 import { WebhookSecretBox } from './webhook-secret-box';
 import { AttemptResult, WebhookSender } from './webhook-sender';
@@ -23,8 +23,9 @@ interface InFlight {
  * is making: due rows are claimed with `FOR UPDATE SKIP LOCKED` and leased, the claim committed
  * before the request, the outcome recorded after it. Each webhook has at most
  * `WEBHOOK_CONCURRENCY` attempts in flight in this process, and a claim never takes more than a
- * webhook's free slots, so a slow receiver only ever holds its own slots. Woken by the event log's
- * notifications, and every `pollMs` for retries coming due and notifications lost.
+ * webhook's free slots, so a slow receiver only ever holds its own slots. The event log's
+ * notifications, and a poll every `pollMs` (retries coming due, notifications lost), look at every
+ * webhook; an attempt that ends refills its own webhook only, found by key.
  */
 @Injectable()
 export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdown {
@@ -35,7 +36,9 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
   private unsubscribe: (() => void) | null = null;
   /** The claim loop running now, if any. */
   private claiming: Promise<void> | null = null;
-  private claimAgain = false;
+  /** What the next claim is for: every webhook, or these. */
+  private claimEverything = false;
+  private readonly refills = new Map<string, WebhookRef>();
   private stopped = false;
 
   constructor(
@@ -88,13 +91,24 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
     }
   }
 
-  /** Looks for due deliveries now (coalesced: one claim at a time, one more queued at most). */
+  /** Looks for due deliveries of every webhook now. */
   wake(): void {
-    if (this.stopped) return;
-    if (this.claiming) {
-      this.claimAgain = true;
-      return;
-    }
+    this.claimEverything = true;
+    this.kick();
+  }
+
+  /** Looks for due deliveries of one webhook now (one of its attempts ended). */
+  private refill(orgId: string, webhookId: string): void {
+    this.refills.set(webhookKey(orgId, webhookId), { orgId, webhookId });
+    this.kick();
+  }
+
+  /**
+   * Claims run one at a time, so that each sees what the one before started: no webhook gets more
+   * than its slots. Requests arriving meanwhile are merged into the next claim.
+   */
+  private kick(): void {
+    if (this.stopped || this.claiming) return;
     this.claiming = this.claimLoop().finally(() => {
       this.claiming = null;
     });
@@ -102,13 +116,16 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
 
   private async claimLoop(): Promise<void> {
     try {
-      do {
-        this.claimAgain = false;
+      while (!this.stopped && (this.claimEverything || this.refills.size > 0)) {
+        const only = this.claimEverything ? null : [...this.refills.values()];
+        this.claimEverything = false;
+        this.refills.clear();
         const claimed = await this.deliveries.claim(
           this.config.webhookConcurrency,
           [...this.inFlight].map(([key, set]) => ({ ...splitKey(key), inFlight: set.size })),
           this.tuning.claimBatch,
           this.leaseMs,
+          only,
         );
         if (this.stopped) {
           // Shutdown began during the claim: give the deliveries back rather than start them.
@@ -117,8 +134,8 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
         }
         for (const delivery of claimed) this.start(delivery);
         // A full batch may have left due deliveries behind.
-        if (claimed.length >= this.tuning.claimBatch) this.claimAgain = true;
-      } while (this.claimAgain && !this.stopped);
+        if (claimed.length >= this.tuning.claimBatch) this.claimEverything = true;
+      }
     } catch (error) {
       this.logger.warn({ err: error }, 'could not claim webhook deliveries; trying again at the next poll');
     }
@@ -141,7 +158,7 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
       .finally(() => {
         set.delete(entry);
         if (set.size === 0 && this.inFlight.get(key) === set) this.inFlight.delete(key);
-        this.wake();
+        this.refill(delivery.orgId, delivery.webhookId);
       });
   }
 
