@@ -26,7 +26,7 @@ import { BAILEYS_TUNING, BaileysTuning } from './baileys-tuning';
 import { toNumber } from './baileys-values';
 import { CredentialsUnreadableError } from './session-auth-cipher';
 import { SessionAuth, SessionAuthService } from './session-auth.service';
-import { EventOrigin, SessionWriteQueue } from './session-write-queue';
+import { EventOrigin, SessionWriteQueue, WriteQueueBudget } from './session-write-queue';
 
 /** Sent texts kept per session for WhatsApp's resend requests and to recognise their echo. */
 const MAX_SENT_REMEMBERED = 1_000;
@@ -74,6 +74,8 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
   private readonly connections = new Map<string, Connection>();
   /** Per session, and outliving a connection, so that events stay in order across reconnects. */
   private readonly queues = new Map<string, SessionWriteQueue>();
+  /** Bounds what all sessions' queues hold together while the database is away. */
+  private readonly budget: WriteQueueBudget;
 
   constructor(
     private readonly sockets: BaileysSocketFactory,
@@ -84,6 +86,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     super();
+    this.budget = new WriteQueueBudget(tuning.maxQueuedEvents);
   }
 
   /**
@@ -216,7 +219,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
   private queueOf(sessionId: string): SessionWriteQueue {
     let queue = this.queues.get(sessionId);
     if (!queue) {
-      queue = new SessionWriteQueue(sessionId, this.sink, this.tuning, this.clock, this.logger.child({ component: 'baileys' }));
+      queue = new SessionWriteQueue(sessionId, this.sink, this.tuning, this.clock, this.logger.child({ component: 'baileys' }), this.budget);
       this.queues.set(sessionId, queue);
     }
     return queue;
