@@ -8,6 +8,7 @@ import { Server } from 'node:http';
 import { Duplex } from 'node:stream';
 import { Logger } from 'pino';
 import { CAPABILITY_EXTENSION } from './auth/access.decorators';
+import { RequestAuthenticator } from './auth/request-authenticator';
 import { AppModule } from './app.module';
 import { envelope } from './common/errors/envelope';
 import { ErrorEnvelopeDto } from './common/errors/error-envelope.dto';
@@ -95,9 +96,20 @@ export async function createApp(
   if (config.metricsToken) app.use(httpMetricsMiddleware(app.get(MetricsService)));
   const eventsParser = express.json({ limit: EVENTS_BODY_LIMIT });
   const defaultParser = express.json({ limit: BODY_LIMIT });
-  app.use((req: Request, res: Response, next: NextFunction) =>
-    (EVENTS_PATH.test(req.path) ? eventsParser : defaultParser)(req, res, next),
-  );
+  const authenticator = app.get(RequestAuthenticator);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!EVENTS_PATH.test(req.path)) return defaultParser(req, res, next);
+    if (req.method !== 'POST') return eventsParser(req, res, next);
+    // Only a caller with a valid credential gets up to 8 MiB parsed. Anyone else is answered
+    // before the body is read, and the connection closed rather than the body drained.
+    authenticator.callerOf(req).then(
+      () => eventsParser(req, res, next),
+      (error: unknown) => {
+        res.setHeader('Connection', 'close');
+        next(error);
+      },
+    );
+  });
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   answerUnparsableRequestsWithTheEnvelope(app.getHttpServer());
   return app;
