@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryRunner } from 'typeorm';
+import { DataSource, IsNull, QueryRunner } from 'typeorm';
 import { ProviderName } from '../config/app-config';
 import { SessionStatus } from '../whatsapp/gateway-events';
 import { SessionEntity } from './session.entity';
@@ -11,7 +11,10 @@ export interface SessionStatusChange {
   phoneNumber?: string | null;
 }
 
-/** Queries on `sessions`. Every one a client triggers is scoped by `orgId`. */
+/**
+ * Queries on `sessions`. Every one a client triggers is scoped by `orgId`, and none finds a
+ * deleted session (`deleted_at` set: its rows are being purged in the background).
+ */
 @Injectable()
 export class SessionsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -25,14 +28,14 @@ export class SessionsRepository {
   }
 
   findOwned(orgId: string, id: string): Promise<SessionEntity | null> {
-    return this.repo.findOneBy({ id, orgId });
+    return this.repo.findOneBy({ id, orgId, deletedAt: IsNull() });
   }
 
   /** A page of an organization's sessions, newest first, after the `(createdAt, id)` position. */
   listPage(orgId: string, limit: number, after?: { createdAt: Date; id: string }): Promise<SessionEntity[]> {
     const query = this.repo
       .createQueryBuilder('s')
-      .where('s.org_id = :orgId', { orgId })
+      .where('s.org_id = :orgId AND s.deleted_at IS NULL', { orgId })
       .orderBy('s.created_at', 'DESC')
       .addOrderBy('s.id', 'DESC')
       .limit(limit);
@@ -40,9 +43,13 @@ export class SessionsRepository {
     return query.getMany();
   }
 
-  /** Deletes the session; the foreign keys take its chats, messages and credentials with it. */
-  async delete(orgId: string, id: string): Promise<void> {
-    await this.repo.delete({ id, orgId });
+  /**
+   * Marks the session deleted, at once for every read; its rows are purged in the background.
+   * False when there is no such session (any more).
+   */
+  async markDeleted(orgId: string, id: string): Promise<boolean> {
+    const result = await this.repo.update({ id, orgId, deletedAt: IsNull() }, { deletedAt: new Date() });
+    return (result.affected ?? 0) > 0;
   }
 
   /**
@@ -53,8 +60,8 @@ export class SessionsRepository {
   async lockForWrite(runner: QueryRunner, id: string, orgId?: string): Promise<ProviderName | null> {
     const rows = (await runner.query(
       orgId === undefined
-        ? 'SELECT provider FROM sessions WHERE id = $1 FOR NO KEY UPDATE'
-        : 'SELECT provider FROM sessions WHERE id = $1 AND org_id = $2 FOR NO KEY UPDATE',
+        ? 'SELECT provider FROM sessions WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE'
+        : 'SELECT provider FROM sessions WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE',
       orgId === undefined ? [id] : [id, orgId],
     )) as { provider: ProviderName }[];
     return rows[0]?.provider ?? null;
@@ -80,7 +87,7 @@ export class SessionsRepository {
     orgId: string,
   ): Promise<{ provider: ProviderName; phoneNumber: string | null } | null> {
     const rows = (await runner.query(
-      'SELECT provider, phone_number FROM sessions WHERE id = $1 AND org_id = $2 FOR NO KEY UPDATE',
+      'SELECT provider, phone_number FROM sessions WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE',
       [id, orgId],
     )) as { provider: ProviderName; phone_number: string | null }[];
     return rows.length === 0 ? null : { provider: rows[0].provider, phoneNumber: rows[0].phone_number };
@@ -90,7 +97,7 @@ export class SessionsRepository {
   async listConnectable(provider: ProviderName, limit: number, afterId = ''): Promise<{ id: string; orgId: string }[]> {
     const rows = await this.dataSource.query<{ id: string; org_id: string }[]>(
       `SELECT id, org_id FROM sessions
-        WHERE provider = $1 AND status <> 'logged_out' AND id > $2
+        WHERE provider = $1 AND status <> 'logged_out' AND deleted_at IS NULL AND id > $2
         ORDER BY id LIMIT $3`,
       [provider, afterId, limit],
     );

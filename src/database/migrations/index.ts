@@ -2,6 +2,7 @@ import { CreateApiKeys1764000000000 } from './1764000000000-create-api-keys';
 import { CreateSessionsChatsMessages1764000000001 } from './1764000000001-create-sessions-chats-messages';
 import { CreateSessionAuth1764000000002 } from './1764000000002-create-session-auth';
 import { CreateIdempotencyKeys1764000000003 } from './1764000000003-create-idempotency-keys';
+import { DeletesInBackground1764000000110 } from './1764000000110-deletes-in-background';
 
 /** Every migration, in order. Listed explicitly so the build and the tests load the same set. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CreateSessionsChatsMessages1764000000001,
   CreateSessionAuth1764000000002,
   CreateIdempotencyKeys1764000000003,
+  DeletesInBackground1764000000110,
 ];
