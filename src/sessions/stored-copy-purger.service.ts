@@ -69,11 +69,15 @@ export class StoredCopyPurger implements OnApplicationBootstrap, BeforeApplicati
     });
   }
 
-  /** Stops between two batches; what is left is purged after the next start. */
-  async beforeApplicationShutdown(): Promise<void> {
+  /** Stops between two batches; what is left is purged after the next start (or by another replica). */
+  async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
     await this.running;
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.stop();
   }
 
   private async run(): Promise<void> {

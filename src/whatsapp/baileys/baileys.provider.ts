@@ -209,11 +209,24 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     }
   }
 
-  /** Closes every connection and gives queued events a moment to reach the database. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.connections.keys()].map((sessionId) => this.disconnect(sessionId)));
+  /**
+   * Closes every connection (status `disconnected`) and gives the events still queued, of every
+   * session at once, up to `timeoutMs` to reach the database; what is left then is given up.
+   */
+  async closeAll(timeoutMs: number): Promise<void> {
+    const connections = [...this.connections.values()];
+    for (const connection of connections) {
+      this.stop(connection);
+      this.setStatus(connection, 'disconnected');
+    }
+    await Promise.all(connections.map((connection) => connection.auth?.close() ?? Promise.resolve()));
+    await Promise.all([...this.queues.values()].map((queue) => queue.drain(timeoutMs)));
     for (const queue of this.queues.values()) queue.close('shutdown');
     this.queues.clear();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.closeAll(this.tuning.drainTimeoutMs);
   }
 
   private queueOf(sessionId: string): SessionWriteQueue {
