@@ -26,6 +26,7 @@ import { BAILEYS_TUNING, BaileysTuning } from './baileys-tuning';
 import { toNumber } from './baileys-values';
 import { CredentialsUnreadableError } from './session-auth-cipher';
 import { SessionAuth, SessionAuthService } from './session-auth.service';
+import { EncryptionKeyUnavailableError } from './session-encryption-key.service';
 import { EventOrigin, SessionWriteQueue, WriteQueueBudget } from './session-write-queue';
 
 /** Sent texts kept per session for WhatsApp's resend requests and to recognise their echo. */
@@ -274,6 +275,11 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
       if (connection.stopped) return;
       if (error instanceof CredentialsUnreadableError) {
         connection.logger.error({ err: error }, 'stored WhatsApp credentials cannot be read; the session is failed');
+        this.halt(connection, 'failed');
+        return;
+      }
+      if (error instanceof EncryptionKeyUnavailableError) {
+        connection.logger.error({ err: error }, `no encryption key for WhatsApp credentials; the session is failed: ${error.message}`);
         this.halt(connection, 'failed');
         return;
       }
