@@ -538,8 +538,8 @@ describe('hostile input, generated from the OpenAPI document', () => {
   /** Accepted requests may delete the hostile org's fixture; bring it back before the next run. */
   async function restoreFixture(): Promise<void> {
     const [row] = await dataSource.query<{ sessions: number; chats: number; keys: number }[]>(
-      `SELECT (SELECT count(*)::int FROM sessions WHERE id = $1) AS sessions,
-              (SELECT count(*)::int FROM chats WHERE session_id = $1) AS chats,
+      `SELECT (SELECT count(*)::int FROM sessions WHERE id = $1 AND deleted_at IS NULL) AS sessions,
+              (SELECT count(*)::int FROM chats WHERE session_id = $1 AND NOT purging) AS chats,
               (SELECT count(*)::int FROM api_keys WHERE org_id = $2 AND revoked_at IS NULL) AS keys`,
       [h.sid, hOrg],
     );
