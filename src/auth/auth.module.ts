@@ -4,7 +4,7 @@ import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthenticationService } from './authentication.service';
 import { CapabilityGuard } from './capability.guard';
-import { JwtLoginService } from './jwt/jwt-login.service';
+import { JwtStrategy } from './jwt/jwt.strategy';
 import { RateLimitService } from './rate-limit/rate-limit.service';
 
 /** Who may call what: credentials (API keys, login JWTs), rate limits and the global guard. */
@@ -12,7 +12,7 @@ import { RateLimitService } from './rate-limit/rate-limit.service';
   imports: [ApiKeysModule],
   controllers: [ApiKeysController],
   providers: [
-    JwtLoginService,
+    JwtStrategy,
     AuthenticationService,
     RateLimitService,
     { provide: APP_GUARD, useClass: CapabilityGuard },
