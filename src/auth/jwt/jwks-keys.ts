@@ -2,6 +2,7 @@ import { createPublicKey, KeyObject } from 'node:crypto';
 import { JwksClient } from 'jwks-rsa';
 import { Logger } from 'pino';
 import { UnavailableError } from '../../common/errors/app-error';
+import { timedOut, withTimeout } from '../../common/time';
 
 /** How long a key from the JWKS is used before the JWKS is asked again. */
 const KEY_TTL_MS = 10 * 60_000;
@@ -15,14 +16,6 @@ const MAX_KEYS = 100;
 interface KnownKey {
   key: KeyObject;
   freshUntil: number;
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`JWKS fetch took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -61,7 +54,11 @@ export class JwksKeys {
     if (known && known.freshUntil > Date.now()) return known.key;
     if (!mayFetch()) return known?.key ?? null;
     try {
-      const signingKey = await withDeadline(this.client.getSigningKey(kid), JWKS_TIMEOUT_MS);
+      const signingKey = await withTimeout(
+        this.client.getSigningKey(kid),
+        JWKS_TIMEOUT_MS,
+        timedOut(`JWKS fetch took longer than ${JWKS_TIMEOUT_MS} ms`),
+      );
       const key = createPublicKey(signingKey.getPublicKey());
       this.remember(id, key);
       this.lastFetchFailed = false;

@@ -2,7 +2,8 @@ import { Logger } from 'pino';
 import { AppError } from '../../common/errors/app-error';
 import { isDatabaseUnavailable } from '../../common/errors/database-errors';
 import { GatewayEvent } from '../gateway-events';
-import { BaileysClock, InterruptibleSleep } from './baileys-clock';
+import { sleep, withTimeout } from '../../common/time';
+import { BaileysClock } from './baileys-clock';
 import { BaileysEventSink } from './baileys-event-sink';
 import { backoffDelay } from './baileys-reconnect-policy';
 import { BaileysTuning } from './baileys-tuning';
@@ -84,7 +85,8 @@ export class SessionWriteQueue {
   private closed = false;
   private lingerTimer: unknown = null;
   private idleWaiters: (() => void)[] = [];
-  private readonly sleeper: InterruptibleSleep;
+  /** Aborted by `close`: a backoff in progress ends at once. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly sessionId: string,
@@ -92,9 +94,7 @@ export class SessionWriteQueue {
     private readonly tuning: BaileysTuning,
     private readonly clock: BaileysClock,
     private readonly logger: Logger,
-  ) {
-    this.sleeper = new InterruptibleSleep(clock);
-  }
+  ) {}
 
   /** Events waiting or being written. */
   get size(): number {
@@ -116,16 +116,8 @@ export class SessionWriteQueue {
   /** Resolves once everything queued so far is written or given up, or after `timeoutMs`. */
   async drain(timeoutMs: number): Promise<boolean> {
     if (this.size === 0) return true;
-    let timer: unknown = null;
     const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = this.clock.setTimeout(() => resolve(false), timeoutMs);
-    });
-    try {
-      return await Promise.race([idle, timeout]);
-    } finally {
-      this.clock.clearTimeout(timer);
-    }
+    return withTimeout(idle, timeoutMs, () => false, this.clock);
   }
 
   /**
@@ -144,7 +136,7 @@ export class SessionWriteQueue {
     }
     this.pending.length = 0;
     this.pendingCount = 0;
-    this.sleeper.wakeAll();
+    this.closing.abort();
     this.notifyIdle();
   }
 
@@ -246,7 +238,7 @@ export class SessionWriteQueue {
           { err: error, sessionId: this.sessionId, events: events.length, attempt: attempt + 1, retryInMs: delay },
           'could not write events; retrying',
         );
-        await this.sleeper.sleep(delay);
+        await sleep(delay, this.closing.signal, this.clock);
       }
     }
     return null;
