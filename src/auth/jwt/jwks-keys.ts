@@ -9,7 +9,7 @@ const KEY_TTL_MS = 10 * 60_000;
 /** Fetches for keys not seen yet, per minute: a flood of made-up `kid`s costs the IdP this much. */
 const JWKS_REQUESTS_PER_MINUTE = 10;
 /** One JWKS fetch may take this long before the identity provider counts as down. */
-const JWKS_TIMEOUT_MS = 3000;
+export const JWKS_TIMEOUT_MS = 3000;
 /** Only keys the JWKS actually served are kept, so this bound is never reached in practice. */
 const MAX_KEYS = 100;
 
@@ -32,6 +32,7 @@ export class JwksKeys {
   constructor(
     jwksUrl: string,
     private readonly logger: Logger,
+    private readonly timeoutMs = JWKS_TIMEOUT_MS,
   ) {
     this.client = new JwksClient({
       jwksUri: jwksUrl,
@@ -39,7 +40,7 @@ export class JwksKeys {
       cacheMaxAge: KEY_TTL_MS,
       rateLimit: true,
       jwksRequestsPerMinute: JWKS_REQUESTS_PER_MINUTE,
-      timeout: JWKS_TIMEOUT_MS,
+      timeout: timeoutMs,
     });
   }
 
@@ -56,8 +57,8 @@ export class JwksKeys {
     try {
       const signingKey = await withTimeout(
         this.client.getSigningKey(kid),
-        JWKS_TIMEOUT_MS,
-        timedOut(`JWKS fetch took longer than ${JWKS_TIMEOUT_MS} ms`),
+        this.timeoutMs,
+        timedOut(`JWKS fetch took longer than ${this.timeoutMs} ms`),
       );
       const key = createPublicKey(signingKey.getPublicKey());
       this.remember(id, key);

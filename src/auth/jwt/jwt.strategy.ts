@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Request } from 'express';
 import { Algorithm } from 'jsonwebtoken';
@@ -8,11 +8,13 @@ import { Logger } from 'pino';
 import { LOGGER } from '../../common/logging/logging.module';
 import { AppConfig, JwtConfig } from '../../config/app-config';
 import { Caller } from '../caller.decorator';
-import { JwksKeys } from './jwks-keys';
+import { JwksKeys, JWKS_TIMEOUT_MS } from './jwks-keys';
 import { callerFromClaims } from './login-claims';
 
 /** The name the strategy is registered under with passport. */
 export const JWT_STRATEGY = 'jwt';
+/** Injection token for another JWKS fetch timeout than 3 s (tests that should not wait that long). */
+export const JWKS_FETCH_TIMEOUT_MS = Symbol('JWKS_FETCH_TIMEOUT_MS');
 
 const ALGORITHMS: Algorithm[] = ['RS256', 'ES256'];
 const CLOCK_TOLERANCE_SECONDS = 30;
@@ -76,11 +78,11 @@ function worthAFetch(token: string, issuer: string, audience: string): boolean {
 }
 
 /** Looks the signing key up in the JWKS, for passport-jwt; refuses everything when login is off. */
-function keyProvider(jwt: JwtConfig | undefined, logger: Logger) {
+function keyProvider(jwt: JwtConfig | undefined, logger: Logger, fetchTimeoutMs: number) {
   if (!jwt) {
     return (_request: LoginRequest, _token: string, done: KeyCallback) => done(new InvalidLoginToken('login tokens are off'));
   }
-  const keys = new JwksKeys(jwt.jwksUrl, logger);
+  const keys = new JwksKeys(jwt.jwksUrl, logger, fetchTimeoutMs);
   return (request: LoginRequest, token: string, done: KeyCallback) => {
     const kid = acceptableKid(token);
     if (kid === null) {
@@ -112,11 +114,15 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   private declare ownPassport?: passport.Authenticator;
   private readonly claims?: JwtConfig;
 
-  constructor(config: AppConfig, @Inject(LOGGER) private readonly logger: Logger) {
+  constructor(
+    config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(JWKS_FETCH_TIMEOUT_MS) fetchTimeoutMs: number = JWKS_TIMEOUT_MS,
+  ) {
     const jwt = config.jwt;
     super({
       jwtFromRequest: (request: LoginRequest) => request.loginAttempt?.token ?? null,
-      secretOrKeyProvider: keyProvider(jwt, logger),
+      secretOrKeyProvider: keyProvider(jwt, logger, fetchTimeoutMs),
       // At the top level: passport-jwt overwrites these three in jsonWebTokenOptions.
       algorithms: ALGORITHMS,
       issuer: jwt?.issuer,
