@@ -8,10 +8,11 @@ import { Server } from 'node:http';
 import { Duplex } from 'node:stream';
 import { Logger } from 'pino';
 import { CAPABILITY_EXTENSION } from './auth/access.decorators';
+import { RequestAuthenticator } from './auth/request-authenticator';
 import { AppModule } from './app.module';
 import { envelope } from './common/errors/envelope';
 import { ErrorEnvelopeDto } from './common/errors/error-envelope.dto';
-import { bodyLimitOf } from './common/http/body-limits';
+import { bodyLimitOf, DEFAULT_BODY_LIMIT_BYTES } from './common/http/body-limits';
 import { applyHttpConventions } from './common/http/openapi-conventions';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
 import { PinoNestLogger } from './common/logging/logger';
@@ -110,11 +111,22 @@ export async function createApp(
   if (config.metricsToken) app.use(httpMetricsMiddleware(app.get(MetricsService)));
   // One JSON parser per body limit, made on first use; the OpenAPI document reads the same limits.
   const parsers = new Map<number, RequestHandler>();
+  const authenticator = app.get(RequestAuthenticator);
   app.use((req: Request, res: Response, next: NextFunction) => {
     const limit = bodyLimitOf(req.path);
     let parser = parsers.get(limit);
     if (!parser) parsers.set(limit, (parser = express.json({ limit })));
-    parser(req, res, next);
+    if (limit <= DEFAULT_BODY_LIMIT_BYTES || req.method !== 'POST') return parser(req, res, next);
+    // Only a caller with a valid credential gets a large body parsed. Anyone else is answered
+    // before the body is read, and the connection closed rather than the body drained.
+    const parse = parser;
+    authenticator.callerOf(req).then(
+      () => parse(req, res, next),
+      (error: unknown) => {
+        res.setHeader('Connection', 'close');
+        next(error);
+      },
+    );
   });
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   answerUnparsableRequestsWithTheEnvelope(app.getHttpServer());

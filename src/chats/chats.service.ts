@@ -9,6 +9,7 @@ import { ProviderName } from '../config/app-config';
 import { decodePosition, encodePosition } from '../common/pagination/keyset-position';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
+import { StoredCopyPurger } from '../sessions/stored-copy-purger.service';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
 import { isChatJid } from '../domain/jid';
 import { ChatStateChange } from '../whatsapp/whatsapp-provider';
@@ -33,6 +34,7 @@ export class ChatsService {
     private readonly sessions: SessionsRepository,
     private readonly providers: ProviderRegistry,
     private readonly eventLog: EventLogRepository,
+    private readonly purger: StoredCopyPurger,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -82,16 +84,21 @@ export class ChatsService {
     return toChatDto(chat);
   }
 
-  /** Deletes the chat and its messages from the stored copy only; WhatsApp is not touched. */
+  /**
+   * Deletes the chat and its messages from the stored copy only; WhatsApp is not touched. The
+   * chat is gone for every read at once; its rows are purged in bounded batches, the first before
+   * the answer, the rest (of a large chat) in the background.
+   */
   async delete(orgId: string, sessionId: string, cid: string): Promise<void> {
     if (!isSessionId(sessionId)) throw sessionNotFound();
     const jid = chatJidOf(cid);
     await this.dataSource.transaction(async (manager) => {
       // Under the session's write lock, so that a batch being ingested lands wholly before or after.
       if (!(await this.sessions.lockForWrite(manager.queryRunner!, sessionId, orgId))) throw sessionNotFound();
-      if (!jid || !(await this.repository.delete(manager.queryRunner!, sessionId, jid))) throw chatNotFound();
+      if (!jid || !(await this.repository.markPurging(manager.queryRunner!, sessionId, jid))) throw chatNotFound();
       await this.eventLog.append(manager.queryRunner!, orgId, [{ type: 'chat.deleted', sessionId, data: { id: jid } }]);
     });
+    await this.purger.purgeNow({ sessionId, jid: jid! });
   }
 
   private mirrorToWhatsApp(

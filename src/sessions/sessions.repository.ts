@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryRunner } from 'typeorm';
+import { DataSource, IsNull, QueryRunner } from 'typeorm';
 import { ProviderName } from '../config/app-config';
 import { SessionStatus } from '../domain/gateway-events';
 import { queryRows } from '../database/prepared-query';
@@ -47,14 +47,14 @@ export class SessionsRepository {
   }
 
   findOwned(orgId: string, id: string): Promise<SessionEntity | null> {
-    return this.repo.findOneBy({ id, orgId });
+    return this.repo.findOneBy({ id, orgId, deletedAt: IsNull() });
   }
 
   /** A page of an organization's sessions, newest first, after the `(createdAt, id)` position. */
   listPage(orgId: string, limit: number, after?: { createdAt: Date; id: string }): Promise<SessionEntity[]> {
     const query = this.repo
       .createQueryBuilder('s')
-      .where('s.org_id = :orgId', { orgId })
+      .where('s.org_id = :orgId AND s.deleted_at IS NULL', { orgId })
       .orderBy('s.created_at', 'DESC')
       .addOrderBy('s.id', 'DESC')
       .limit(limit);
@@ -62,12 +62,16 @@ export class SessionsRepository {
     return query.getMany();
   }
 
-  /** Deletes the session with its `session.deleted` event; the foreign keys take its chats, messages and credentials with it. */
-  async delete(orgId: string, id: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      const result = await manager.getRepository(SessionEntity).delete({ id, orgId });
-      if (!result.affected) return;
+  /**
+   * Marks the session deleted, at once for every read; its rows are purged in the background.
+   * False when there is no such session (any more).
+   */
+  async markDeleted(orgId: string, id: string): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      const result = await manager.getRepository(SessionEntity).update({ id, orgId, deletedAt: IsNull() }, { deletedAt: new Date() });
+      if (!result.affected) return false;
       await this.eventLog.append(manager.queryRunner!, orgId, [{ type: 'session.deleted', sessionId: id, data: { id } }]);
+      return true;
     });
   }
 
@@ -79,8 +83,8 @@ export class SessionsRepository {
   async lockForWrite(runner: QueryRunner, id: string, orgId?: string): Promise<LockedSession | null> {
     const rows = (await runner.query(
       orgId === undefined
-        ? 'SELECT provider, org_id AS "orgId" FROM sessions WHERE id = $1 FOR NO KEY UPDATE'
-        : 'SELECT provider, org_id AS "orgId" FROM sessions WHERE id = $1 AND org_id = $2 FOR NO KEY UPDATE',
+        ? 'SELECT provider, org_id AS "orgId" FROM sessions WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE'
+        : 'SELECT provider, org_id AS "orgId" FROM sessions WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE',
       orgId === undefined ? [id] : [id, orgId],
     )) as LockedSession[];
     return rows[0] ?? null;
@@ -108,7 +112,7 @@ export class SessionsRepository {
     orgId: string,
   ): Promise<{ provider: ProviderName; phoneNumber: string | null } | null> {
     const rows = (await runner.query(
-      'SELECT provider, phone_number FROM sessions WHERE id = $1 AND org_id = $2 FOR NO KEY UPDATE',
+      'SELECT provider, phone_number FROM sessions WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE',
       [id, orgId],
     )) as { provider: ProviderName; phone_number: string | null }[];
     return rows.length === 0 ? null : { provider: rows[0].provider, phoneNumber: rows[0].phone_number };
@@ -118,7 +122,7 @@ export class SessionsRepository {
   async listConnectable(provider: ProviderName, limit: number, afterId = ''): Promise<{ id: string; orgId: string }[]> {
     const rows = await this.dataSource.query<{ id: string; org_id: string }[]>(
       `SELECT id, org_id FROM sessions
-        WHERE provider = $1 AND status <> 'logged_out' AND id > $2
+        WHERE provider = $1 AND status <> 'logged_out' AND deleted_at IS NULL AND id > $2
         ORDER BY id LIMIT $3`,
       [provider, afterId, limit],
     );

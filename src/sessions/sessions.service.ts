@@ -4,6 +4,7 @@ import { ulid } from 'ulid';
 import { ConflictError } from '../common/errors/app-error';
 import { LOGGER } from '../common/logging/logging.module';
 import { Page, toPage } from '../common/pagination/page';
+import { withTimeout } from '../common/time';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
 import { PairingCodeDto, SessionQrDto } from './pairing.dto';
 import { SessionConnectorService } from './session-connector.service';
@@ -12,6 +13,7 @@ import { SessionDto, toSessionDto } from './session.dto';
 import { isSessionId, sessionNotFound } from './session-id';
 import { decodePosition, encodePosition, MAX_DATE_MS } from '../common/pagination/keyset-position';
 import { SessionsRepository } from './sessions.repository';
+import { StoredCopyPurger } from './stored-copy-purger.service';
 
 /** A logout that has not finished by then is abandoned; the session is deleted regardless. */
 const LOGOUT_TIMEOUT_MS = 5000;
@@ -22,6 +24,7 @@ export class SessionsService {
     private readonly repository: SessionsRepository,
     private readonly providers: ProviderRegistry,
     private readonly connector: SessionConnectorService,
+    private readonly purger: StoredCopyPurger,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -72,12 +75,17 @@ export class SessionsService {
     return toPage(rows, limit, toSessionDto, (s) => encodePosition(s.createdAt.getTime(), s.id));
   }
 
-  /** Logs the number out (best effort, bounded) and deletes the session with its stored copy. */
+  /**
+   * Deletes the session: first gone for every read (its stored copy is purged in the background),
+   * then the number is logged out, best effort and bounded. In this order a failed or slow logout
+   * never leaves a session behind, and a failed delete never leaves one logged out.
+   */
   async delete(orgId: string, id: string): Promise<void> {
     const session = await this.findOwned(orgId, id);
+    if (!(await this.repository.markDeleted(orgId, session.id))) throw sessionNotFound();
     await this.logoutBestEffort(session);
-    await this.repository.delete(orgId, session.id);
     await this.connector.drop(session.provider, session.id);
+    await this.purger.purgeNow({ sessionId: session.id });
   }
 
   /** The QR to scan while the session is pairing; 409 otherwise. */
@@ -95,17 +103,13 @@ export class SessionsService {
   }
 
   private async logoutBestEffort(session: SessionEntity): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
     try {
       const logout = this.providers.get(session.provider).logout(session.id);
-      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), LOGOUT_TIMEOUT_MS)));
-      if ((await Promise.race([logout, timeout])) === 'timeout') {
+      if ((await withTimeout(logout, LOGOUT_TIMEOUT_MS, () => 'timeout' as const)) === 'timeout') {
         this.logger.warn({ sessionId: session.id }, 'logout did not finish in time; deleting the session anyway');
       }
     } catch (error) {
       this.logger.warn({ err: error, sessionId: session.id }, 'logout failed; deleting the session anyway');
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -40,6 +40,7 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
   private claimEverything = false;
   private readonly refills = new Map<string, WebhookRef>();
   private stopped = false;
+  private stopping: Promise<void> | null = null;
 
   constructor(
     private readonly config: AppConfig,
@@ -63,9 +64,19 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
 
   /**
    * Stops claiming, lets attempts in flight finish for up to `drainMs`, then abandons the rest and
-   * makes them due again at once, for another replica or the next start.
+   * makes them due again at once, for another replica or the next start. Called once by the
+   * graceful shutdown with its share of the grace, and again (finding nothing to do) by `app.close()`.
    */
-  async beforeApplicationShutdown(): Promise<void> {
+  stop(drainMs = this.tuning.drainMs): Promise<void> {
+    this.stopping ??= this.drain(drainMs);
+    return this.stopping;
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.stop();
+  }
+
+  private async drain(drainMs: number): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
     if (this.poll) clearInterval(this.poll);
@@ -76,7 +87,7 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
     const drained = await Promise.race([
       Promise.all(pending.map((p) => p.done)).then(() => true),
       new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.tuning.drainMs);
+        timer = setTimeout(() => resolve(false), drainMs);
       }),
     ]);
     clearTimeout(timer);

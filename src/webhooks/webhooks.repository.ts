@@ -189,10 +189,10 @@ export class WebhooksRepository {
     return affected > 0;
   }
 
-  /** Which of `ids` are sessions of the organization. */
+  /** Which of `ids` are sessions of the organization (not deleted). */
   async ownedSessionIds(orgId: string, ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows = await this.dataSource.query<{ id: string }[]>('SELECT id FROM sessions WHERE org_id = $1 AND id = ANY ($2::text[])', [
+    const rows = await this.dataSource.query<{ id: string }[]>('SELECT id FROM sessions WHERE org_id = $1 AND id = ANY ($2::text[]) AND deleted_at IS NULL', [
       orgId,
       ids,
     ]);

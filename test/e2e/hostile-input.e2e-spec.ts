@@ -574,8 +574,8 @@ describe('hostile input, generated from the OpenAPI document', () => {
   async function restoreFixture(): Promise<void> {
     await dataSource.query('DELETE FROM webhooks WHERE org_id = $1 AND id <> $2', [hOrg, h.webhookId]);
     const [row] = await dataSource.query<{ sessions: number; chats: number; keys: number; webhooks: number }[]>(
-      `SELECT (SELECT count(*)::int FROM sessions WHERE id = $1) AS sessions,
-              (SELECT count(*)::int FROM chats WHERE session_id = $1) AS chats,
+      `SELECT (SELECT count(*)::int FROM sessions WHERE id = $1 AND deleted_at IS NULL) AS sessions,
+              (SELECT count(*)::int FROM chats WHERE session_id = $1 AND NOT purging) AS chats,
               (SELECT count(*)::int FROM api_keys WHERE org_id = $2 AND revoked_at IS NULL) AS keys,
               (SELECT count(*)::int FROM webhooks WHERE org_id = $2) AS webhooks`,
       [h.sid, hOrg],

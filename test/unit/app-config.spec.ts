@@ -11,6 +11,8 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 1200,
       authFailureLimitPerMinute: 60,
       metricsToken: undefined,
+      databaseStatementTimeoutMs: 15_000,
+      databaseLockTimeoutMs: 5_000,
     });
   });
 
@@ -25,6 +27,8 @@ describe('loadConfig', () => {
     [{ WA_PROVIDER: 'other' }, 'WA_PROVIDER'],
     [{ SESSION_ENCRYPTION_KEY: 'short' }, 'SESSION_ENCRYPTION_KEY'],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE'],
+    [{ DB_STATEMENT_TIMEOUT_MS: '1.5' }, 'DB_STATEMENT_TIMEOUT_MS'],
+    [{ DB_LOCK_TIMEOUT_MS: 'soon' }, 'DB_LOCK_TIMEOUT_MS'],
   ])('names the bad variable in %j', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration: ${variable} `));

@@ -4,9 +4,10 @@ import { Logger } from 'pino';
 import { ConflictError, UnavailableError } from '../../common/errors/app-error';
 import { requestContext } from '../../common/logging/logger';
 import { LOGGER } from '../../common/logging/logging.module';
+import { timedOut, withTimeout } from '../../common/time';
 import { GatewayEvent, SessionStatus } from '../../domain/gateway-events';
 import { ChatStateChange, OutgoingText, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
-import { BaileysClock, withTimeout } from './baileys-clock';
+import { BaileysClock } from './baileys-clock';
 import {
   MappingContext,
   mapChatsDelete,
@@ -26,7 +27,8 @@ import { BAILEYS_TUNING, BaileysTuning } from './baileys-tuning';
 import { toNumber } from './baileys-values';
 import { CredentialsUnreadableError } from './session-auth-cipher';
 import { SessionAuth, SessionAuthService } from './session-auth.service';
-import { EventOrigin, SessionWriteQueue } from './session-write-queue';
+import { EncryptionKeyUnavailableError } from './session-encryption-key.service';
+import { EventOrigin, SessionWriteQueue, WriteQueueBudget } from './session-write-queue';
 
 /** Sent texts kept per session for WhatsApp's resend requests and to recognise their echo. */
 const MAX_SENT_REMEMBERED = 1_000;
@@ -74,6 +76,8 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
   private readonly connections = new Map<string, Connection>();
   /** Per session, and outliving a connection, so that events stay in order across reconnects. */
   private readonly queues = new Map<string, SessionWriteQueue>();
+  /** Bounds what all sessions' queues hold together while the database is away. */
+  private readonly budget: WriteQueueBudget;
 
   constructor(
     private readonly sockets: BaileysSocketFactory,
@@ -84,6 +88,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     super();
+    this.budget = new WriteQueueBudget(tuning.maxQueuedEvents);
   }
 
   /**
@@ -134,7 +139,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
       const wasConnected = connection.status === 'connected';
       this.stop(connection, false);
       if (socket && wasConnected) {
-        await withTimeout(this.clock, socket.logout(), this.tuning.logoutTimeoutMs, () => new Error('logout timed out')).catch(
+        await withTimeout(socket.logout(), this.tuning.logoutTimeoutMs, timedOut('logout timed out'), this.clock).catch(
           (error: unknown) => connection.logger.warn({ err: error }, 'WhatsApp logout did not complete'),
         );
       }
@@ -178,10 +183,10 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     if (!connection || !socket) throw new ConflictError('session is not connected');
     remember(connection.sent, message.id, message.text, MAX_SENT_REMEMBERED);
     await withTimeout(
-      this.clock,
       socket.sendMessage(chatJid, { text: message.text }, { messageId: message.id }),
       this.tuning.sendTimeoutMs,
-      () => new Error(`WhatsApp did not accept the message within ${this.tuning.sendTimeoutMs} ms`),
+      timedOut(`WhatsApp did not accept the message within ${this.tuning.sendTimeoutMs} ms`),
+      this.clock,
     );
   }
 
@@ -199,24 +204,37 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     if (change.mutedUntil !== undefined) modifications.push({ mute: change.mutedUntil });
     for (const modification of modifications) {
       try {
-        await withTimeout(this.clock, socket.chatModify(modification, chatJid), this.tuning.sendTimeoutMs, () => new Error('timed out'));
+        await withTimeout(socket.chatModify(modification, chatJid), this.tuning.sendTimeoutMs, timedOut('timed out'), this.clock);
       } catch (error) {
         connection.logger.warn({ err: error, chatJid, modification: Object.keys(modification)[0] }, 'could not apply a chat change to WhatsApp');
       }
     }
   }
 
-  /** Closes every connection and gives queued events a moment to reach the database. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.connections.keys()].map((sessionId) => this.disconnect(sessionId)));
+  /**
+   * Closes every connection (status `disconnected`) and gives the events still queued, of every
+   * session at once, up to `timeoutMs` to reach the database; what is left then is given up.
+   */
+  async closeAll(timeoutMs: number): Promise<void> {
+    const connections = [...this.connections.values()];
+    for (const connection of connections) {
+      this.stop(connection);
+      this.setStatus(connection, 'disconnected');
+    }
+    await Promise.all(connections.map((connection) => connection.auth?.close() ?? Promise.resolve()));
+    await Promise.all([...this.queues.values()].map((queue) => queue.drain(timeoutMs)));
     for (const queue of this.queues.values()) queue.close('shutdown');
     this.queues.clear();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.closeAll(this.tuning.drainTimeoutMs);
   }
 
   private queueOf(sessionId: string): SessionWriteQueue {
     let queue = this.queues.get(sessionId);
     if (!queue) {
-      queue = new SessionWriteQueue(sessionId, this.sink, this.tuning, this.clock, this.logger.child({ component: 'baileys' }));
+      queue = new SessionWriteQueue(sessionId, this.sink, this.tuning, this.clock, this.logger.child({ component: 'baileys' }), this.budget);
       this.queues.set(sessionId, queue);
     }
     return queue;
@@ -258,6 +276,11 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
       if (connection.stopped) return;
       if (error instanceof CredentialsUnreadableError) {
         connection.logger.error({ err: error }, 'stored WhatsApp credentials cannot be read; the session is failed');
+        this.halt(connection, 'failed');
+        return;
+      }
+      if (error instanceof EncryptionKeyUnavailableError) {
+        connection.logger.error({ err: error }, `no encryption key for WhatsApp credentials; the session is failed: ${error.message}`);
         this.halt(connection, 'failed');
         return;
       }
