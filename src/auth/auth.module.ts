@@ -17,6 +17,6 @@ import { RateLimitService } from './rate-limit/rate-limit.service';
     RateLimitService,
     { provide: APP_GUARD, useClass: CapabilityGuard },
   ],
-  exports: [ApiKeysModule],
+  exports: [ApiKeysModule, AuthenticationService],
 })
 export class AuthModule {}

@@ -10,6 +10,11 @@ import { RateLimitService } from './rate-limit/rate-limit.service';
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header ? BEARER.exec(header)?.[1] : undefined;
+}
+
 /**
  * The one global guard: deny by default. A route is open only with `@Public()`; otherwise it
  * must declare `@RequireCapability()` and the caller's credential must carry that capability.
@@ -42,8 +47,7 @@ export class CapabilityGuard implements CanActivate {
 
   private async authenticate(request: AuthenticatedRequest): Promise<Caller> {
     const ip = request.ip ?? request.socket.remoteAddress ?? 'unknown';
-    const header = request.headers.authorization;
-    const token = header ? BEARER.exec(header)?.[1] : undefined;
+    const token = bearerToken(request.headers.authorization);
     // An IP past its failure limit is only let through on credentials already in memory: its
     // failed attempts cost no database query and no JWKS fetch.
     const caller = token ? await this.authentication.authenticate(token, this.limits.isBlocked(ip)) : null;

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 1200,
       authFailureLimitPerMinute: 60,
       metricsToken: undefined,
+      eventRetentionHours: 168,
     });
   });
 
@@ -25,6 +26,8 @@ describe('loadConfig', () => {
     [{ WA_PROVIDER: 'other' }, 'WA_PROVIDER'],
     [{ SESSION_ENCRYPTION_KEY: 'short' }, 'SESSION_ENCRYPTION_KEY'],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE'],
+    [{ EVENT_RETENTION_HOURS: '0' }, 'EVENT_RETENTION_HOURS'],
+    [{ EVENT_RETENTION_HOURS: '1.5' }, 'EVENT_RETENTION_HOURS'],
   ])('names the bad variable in %j', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration: ${variable} `));
