@@ -1,9 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateBy } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateBy } from 'class-validator';
 import { isUlid } from '../common/ulid';
 import { ToInteger } from '../common/validation/query-transforms';
-import { EVENT_TYPES, EventType } from '../domain/event-types';
+import { EVENT_TYPES } from '../domain/event-types';
 
 export const DEFAULT_FEED_LIMIT = 100;
 export const MAX_FEED_WAIT_SECONDS = 30;
@@ -13,6 +13,22 @@ const ToList = (): PropertyDecorator =>
   Transform(({ value }: { value: unknown }) => {
     const parts: unknown[] = Array.isArray(value) ? value : [value];
     return parts.every((part) => typeof part === 'string') ? parts.flatMap((part) => part.split(',')) : value;
+  });
+
+const MAX_TYPES = 32;
+
+/** One validator for the whole list, so that the document shows the parameter as the string it is. */
+const IsEventTypeList = (): PropertyDecorator =>
+  ValidateBy({
+    name: 'isEventTypeList',
+    validator: {
+      validate: (value: unknown) =>
+        Array.isArray(value) &&
+        value.length > 0 &&
+        value.length <= MAX_TYPES &&
+        value.every((type) => (EVENT_TYPES as readonly unknown[]).includes(type)),
+      defaultMessage: () => `must be a comma-separated list of event types (${EVENT_TYPES.join(', ')})`,
+    },
   });
 
 const IsSessionId = (): PropertyDecorator =>
@@ -33,11 +49,8 @@ export class EventFilterQueryDto {
   })
   @IsOptional()
   @ToList()
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayMaxSize(EVENT_TYPES.length * 4)
-  @IsIn(EVENT_TYPES, { each: true })
-  types?: EventType[];
+  @IsEventTypeList()
+  types?: string[];
 
   @ApiPropertyOptional({
     type: 'string',

@@ -55,6 +55,12 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
     try {
       await client.connect();
       await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+      // The app may have stopped while this connection was being made: nothing would end it.
+      if (this.stopped) {
+        client.removeAllListeners('end');
+        await client.end();
+        return;
+      }
       this.client = client;
       // Whatever was committed while no connection listened is found by the readers' next query.
       this.emit('*');

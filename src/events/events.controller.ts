@@ -4,7 +4,6 @@ import { Request, Response } from 'express';
 import { RequireCapability } from '../auth/access.decorators';
 import { Caller } from '../auth/caller.decorator';
 import { bearerToken } from '../auth/capability.guard';
-import { ApiErrorExamples } from '../common/http/api-error-examples.decorator';
 import { ApiErrorResponses } from '../common/http/api-error-responses.decorator';
 import { EventFeedQueryDto } from './event-feed-query.dto';
 import { EventFeedService, filterOf } from './event-feed.service';
@@ -69,7 +68,7 @@ export class EventsController {
       'query (a feed `nextCursor` or an event\'s `id`); with neither it starts with the events committed from now on. ' +
       'An event reaches every open stream within about a second of its commit. The stream closes when its API key is ' +
       `revoked (within 5 s) or its login token expires. At most ${MAX_STREAMS_PER_CREDENTIAL} streams may be open per ` +
-      'credential on each replica. Browsers read it with `fetch` (the credential is the usual `Authorization` header).',
+      'credential on each replica: one more answers 429 `rate_limited`. Browsers read it with `fetch` (the credential is the usual `Authorization` header).',
   })
   @ApiHeader({
     name: 'Last-Event-ID',
@@ -81,14 +80,6 @@ export class EventsController {
     content: { 'text/event-stream': { schema: { type: 'string' }, example: STREAM_EXAMPLE } },
   })
   @ApiErrorResponses(410, 422)
-  @ApiErrorExamples('rate_limited', 'the credential\'s requests per minute are used up, or it has its open streams already', {
-    streams: {
-      summary: 'Too many open streams',
-      message: `at most ${MAX_STREAMS_PER_CREDENTIAL} event streams may be open per credential`,
-      details: { limit: MAX_STREAMS_PER_CREDENTIAL },
-    },
-    rate: { summary: 'Rate limit', message: 'rate limit exceeded' },
-  })
   stream(
     @Caller() caller: Caller,
     @Query() query: EventStreamQueryDto,
