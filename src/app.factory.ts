@@ -3,26 +3,40 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { OperationObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import express, { NextFunction, Request, Response } from 'express';
+import express, { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Server } from 'node:http';
 import { Duplex } from 'node:stream';
 import { Logger } from 'pino';
 import { CAPABILITY_EXTENSION } from './auth/access.decorators';
+import { RequestAuthenticator } from './auth/request-authenticator';
 import { AppModule } from './app.module';
 import { envelope } from './common/errors/envelope';
 import { ErrorEnvelopeDto } from './common/errors/error-envelope.dto';
+import { bodyLimitOf, DEFAULT_BODY_LIMIT_BYTES } from './common/http/body-limits';
+import { applyHttpConventions } from './common/http/openapi-conventions';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
 import { PinoNestLogger } from './common/logging/logger';
+import { ULID_PATTERN } from './common/ulid';
+import { CHAT_ID_SCHEMA } from './chats/chat-id';
 import { AppConfig } from './config/app-config';
+import { MESSAGE_ID_PATTERN } from './domain/message-id';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { MetricsService } from './metrics/metrics.service';
 
-const BODY_LIMIT = '1mb';
-/** Ingestion batches (up to 1000 events) may be larger than any other body. */
-const EVENTS_BODY_LIMIT = '8mb';
-const EVENTS_PATH = /^\/api\/v1\/sessions\/[^/]+\/events\/?$/;
+const ULID_SCHEMA = { type: 'string', pattern: ULID_PATTERN.source, minLength: 26, maxLength: 26 } as const;
 
-/** Builds the OpenAPI document, with each operation's required capability in its description. */
+/** Every path parameter of the API with the bounds its ids have; the document applies them by name. */
+const PATH_PARAMETERS = {
+  sid: ULID_SCHEMA,
+  id: ULID_SCHEMA,
+  cid: CHAT_ID_SCHEMA,
+  mid: { type: 'string', pattern: MESSAGE_ID_PATTERN.source, minLength: 1, maxLength: 128 },
+} as const;
+
+/**
+ * Builds the OpenAPI document, with each operation's required capability in its description and
+ * what the HTTP layer does for every route (see `applyHttpConventions`).
+ */
 export function buildOpenApiDocument(app: NestExpressApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('WhatsApp Gateway')
@@ -50,7 +64,7 @@ export function buildOpenApiDocument(app: NestExpressApplication): OpenAPIObject
       }
     }
   }
-  return document;
+  return applyHttpConventions(document, { bodyLimitOf, pathParameters: PATH_PARAMETERS });
 }
 
 /**
@@ -93,11 +107,25 @@ export async function createApp(
   app.use(requestIdMiddleware(logger));
   // Metrics cost a little on every request, so they are only collected when they can be scraped.
   if (config.metricsToken) app.use(httpMetricsMiddleware(app.get(MetricsService)));
-  const eventsParser = express.json({ limit: EVENTS_BODY_LIMIT });
-  const defaultParser = express.json({ limit: BODY_LIMIT });
-  app.use((req: Request, res: Response, next: NextFunction) =>
-    (EVENTS_PATH.test(req.path) ? eventsParser : defaultParser)(req, res, next),
-  );
+  // One JSON parser per body limit, made on first use; the OpenAPI document reads the same limits.
+  const parsers = new Map<number, RequestHandler>();
+  const authenticator = app.get(RequestAuthenticator);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const limit = bodyLimitOf(req.path);
+    let parser = parsers.get(limit);
+    if (!parser) parsers.set(limit, (parser = express.json({ limit })));
+    if (limit <= DEFAULT_BODY_LIMIT_BYTES || req.method !== 'POST') return parser(req, res, next);
+    // Only a caller with a valid credential gets a large body parsed. Anyone else is answered
+    // before the body is read, and the connection closed rather than the body drained.
+    const parse = parser;
+    authenticator.callerOf(req).then(
+      () => parse(req, res, next),
+      (error: unknown) => {
+        res.setHeader('Connection', 'close');
+        next(error);
+      },
+    );
+  });
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   answerUnparsableRequestsWithTheEnvelope(app.getHttpServer());
   return app;

@@ -6,6 +6,7 @@ import { AuthenticationService } from './authentication.service';
 import { CapabilityGuard } from './capability.guard';
 import { JwtLoginService } from './jwt/jwt-login.service';
 import { RateLimitService } from './rate-limit/rate-limit.service';
+import { RequestAuthenticator } from './request-authenticator';
 
 /** Who may call what: credentials (API keys, login JWTs), rate limits and the global guard. */
 @Module({
@@ -15,8 +16,9 @@ import { RateLimitService } from './rate-limit/rate-limit.service';
     JwtLoginService,
     AuthenticationService,
     RateLimitService,
+    RequestAuthenticator,
     { provide: APP_GUARD, useClass: CapabilityGuard },
   ],
-  exports: [ApiKeysModule, AuthenticationService],
+  exports: [ApiKeysModule, RequestAuthenticator, AuthenticationService],
 })
 export class AuthModule {}

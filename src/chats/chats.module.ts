@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EventLogModule } from '../events/event-log.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { ProvidersModule } from '../whatsapp/providers/providers.module';
 import { ChatsController } from './chats.controller';
@@ -6,7 +7,7 @@ import { ChatsRepository } from './chats.repository';
 import { ChatsService } from './chats.service';
 
 @Module({
-  imports: [SessionsModule, ProvidersModule],
+  imports: [SessionsModule, ProvidersModule, EventLogModule],
   controllers: [ChatsController],
   providers: [ChatsRepository, ChatsService],
   exports: [ChatsRepository, ChatsService],

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { ProviderName } from '../config/app-config';
 import { KeysetPosition } from '../common/pagination/keyset-position';
-import { queryPrepared } from '../database/prepared-query';
+import { queryPrepared, queryRows } from '../database/prepared-query';
 import { ChatStateChange } from '../whatsapp/whatsapp-provider';
 import { ChatType } from '../domain/jid';
 
@@ -48,8 +48,8 @@ const COLUMNS = 'c.jid, c.name, c.type, c.archived, c.pinned, c.muted_until, c.u
 const ACTIVITY = 'COALESCE(c.last_message_at, -1)';
 
 const FIND_ONE_SQL = `SELECT ${COLUMNS} FROM sessions s
-                        LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
-                       WHERE s.id = $1 AND s.org_id = $2`;
+                        LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3 AND NOT c.purging
+                       WHERE s.id = $1 AND s.org_id = $2 AND s.deleted_at IS NULL`;
 
 /**
  * Queries on `chats`. Reads and REST writes check the session's organization in the same
@@ -63,7 +63,8 @@ export class ChatsRepository {
   /** Up to `limit` chats after `filter.after`; null when the organization has no such session. */
   async listPage(orgId: string, sessionId: string, limit: number, filter: ChatListFilter): Promise<ChatRow[] | null> {
     const params: unknown[] = [sessionId, orgId, limit];
-    const conditions = ['c.session_id = $1'];
+    // A chat being purged (deleted) is left out at once.
+    const conditions = ['c.session_id = $1', 'NOT c.purging'];
     // Literal conditions, so that the planner can match the partial indexes.
     if (filter.archived !== undefined) conditions.push(filter.archived ? 'c.archived' : 'NOT c.archived');
     if (filter.pinned !== undefined) conditions.push(filter.pinned ? 'c.pinned' : 'NOT c.pinned');
@@ -81,7 +82,7 @@ export class ChatsRepository {
             ORDER BY ${ACTIVITY} DESC, c.jid DESC
             LIMIT $3
          ) c ON true
-        WHERE s.id = $1 AND s.org_id = $2`,
+        WHERE s.id = $1 AND s.org_id = $2 AND s.deleted_at IS NULL`,
       params,
     );
     if (rows.length === 0) return null;
@@ -92,25 +93,33 @@ export class ChatsRepository {
     return scoped(await queryPrepared<ChatRow | { jid: null }>(this.dataSource, FIND_ONE_SQL, [sessionId, orgId, jid]));
   }
 
-  /** Applies archive/pin/mute; also returns the session's provider, to mirror the change there. */
+  /**
+   * Applies archive/pin/mute in the caller's transaction; also returns the session's provider, to
+   * mirror the change there, and whether the row changed (setting what is set writes nothing).
+   */
   async updateState(
+    runner: QueryRunner,
     orgId: string,
     sessionId: string,
     jid: string | null,
     change: ChatStateChange,
-  ): Promise<ScopedChat & { provider: ProviderName | null }> {
-    const rows = await queryPrepared<(ChatRow | { jid: null }) & { provider: ProviderName }>(
-      this.dataSource,
-      `WITH s AS (SELECT id, provider FROM sessions WHERE id = $1 AND org_id = $2),
+  ): Promise<ScopedChat & { provider: ProviderName | null; changed: boolean }> {
+    const rows = await queryRows<(ChatRow | { jid: null }) & { provider: ProviderName; changed: boolean }>(runner, `WITH s AS (SELECT id, provider FROM sessions WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL),
             u AS (
               UPDATE chats c
                  SET archived = COALESCE($4, c.archived),
                      pinned = COALESCE($5, c.pinned),
                      muted_until = CASE WHEN $6::boolean THEN $7::bigint ELSE c.muted_until END
                 FROM s
-               WHERE c.session_id = s.id AND c.jid = $3
+               WHERE c.session_id = s.id AND c.jid = $3 AND NOT c.purging
+                 AND (c.archived, c.pinned, c.muted_until) IS DISTINCT FROM
+                     (COALESCE($4, c.archived), COALESCE($5, c.pinned), CASE WHEN $6::boolean THEN $7::bigint ELSE c.muted_until END)
            RETURNING ${COLUMNS})
-       SELECT s.provider, u.* FROM s LEFT JOIN u ON true`,
+       SELECT s.provider, true AS changed, u.* FROM s JOIN u ON true
+       UNION ALL
+       SELECT s.provider, false AS changed, ${COLUMNS}
+         FROM s LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3 AND NOT c.purging
+        WHERE NOT EXISTS (SELECT 1 FROM u)`,
       [
         sessionId,
         orgId,
@@ -121,28 +130,40 @@ export class ChatsRepository {
         change.mutedUntil ?? null,
       ],
     );
-    return { ...scoped(rows), provider: rows[0]?.provider ?? null };
+    return { ...scoped(rows), provider: rows[0]?.provider ?? null, changed: rows[0]?.changed ?? false };
   }
 
-  /** Deletes a chat of a session the caller has locked; its messages go with it. */
-  async delete(runner: QueryRunner, sessionId: string, jid: string): Promise<boolean> {
-    const result = await runner.query('DELETE FROM chats WHERE session_id = $1 AND jid = $2', [sessionId, jid], true);
+  /**
+   * Marks a chat of a session the caller has locked for purging: gone for every read from the
+   * commit on; it and its messages are deleted in the background. False when there is no such chat.
+   */
+  async markPurging(runner: QueryRunner, sessionId: string, jid: string): Promise<boolean> {
+    const result = await runner.query(
+      'UPDATE chats SET purging = true WHERE session_id = $1 AND jid = $2 AND NOT purging',
+      [sessionId, jid],
+      true,
+    );
     return (result.affected ?? 0) > 0;
   }
 
-  async deleteMany(runner: QueryRunner, sessionId: string, jids: string[]): Promise<void> {
-    await runner.query('DELETE FROM chats WHERE session_id = $1 AND jid = ANY($2::text[])', [sessionId, jids]);
+  /** Deletes chats of a locked session with their messages; returns the JIDs that were stored. */
+  async deleteMany(runner: QueryRunner, sessionId: string, jids: string[]): Promise<string[]> {
+    const rows = await queryRows<{ jid: string }>(runner, 'DELETE FROM chats WHERE session_id = $1 AND jid = ANY($2::text[]) RETURNING jid', [
+      sessionId,
+      jids,
+    ]);
+    return rows.map((row) => row.jid);
   }
 
-  /** Creates the chats that are not stored yet, with what was sent and defaults for the rest. */
-  async insertMissing(runner: QueryRunner, sessionId: string, chats: ChatWrite[]): Promise<void> {
-    await runner.query(
-      `INSERT INTO chats (session_id, jid, type, name, archived, pinned, muted_until, unread_count)
+  /** Creates the chats that are not stored yet, with what was sent and defaults for the rest; returns them. */
+  async insertMissing(runner: QueryRunner, sessionId: string, chats: ChatWrite[]): Promise<ChatRow[]> {
+    return await queryRows<ChatRow>(runner, `INSERT INTO chats AS c (session_id, jid, type, name, archived, pinned, muted_until, unread_count)
        SELECT $1, u.jid, u.type, u.name, COALESCE(u.archived, false), COALESCE(u.pinned, false), u.muted_until,
               COALESCE(u.unread_count, 0)
          FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::bigint[], $8::integer[])
               AS u(jid, type, name, archived, pinned, muted_until, unread_count)
-       ON CONFLICT (session_id, jid) DO NOTHING`,
+       ON CONFLICT (session_id, jid) DO NOTHING
+       RETURNING ${COLUMNS}`,
       [
         sessionId,
         chats.map((c) => c.jid),
@@ -156,10 +177,12 @@ export class ChatsRepository {
     );
   }
 
-  /** Applies the fields each write carries to stored chats; rows that would not change are not written. */
-  async applyFields(runner: QueryRunner, sessionId: string, chats: ChatWrite[]): Promise<void> {
-    await runner.query(
-      `UPDATE chats c
+  /**
+   * Applies the fields each write carries to stored chats; rows that would not change are not
+   * written. Returns the changed rows.
+   */
+  async applyFields(runner: QueryRunner, sessionId: string, chats: ChatWrite[]): Promise<ChatRow[]> {
+    return await queryRows<ChatRow>(runner, `UPDATE chats c
           SET name = n.name, archived = n.archived, pinned = n.pinned, muted_until = n.muted_until,
               unread_count = n.unread_count
          FROM (
@@ -176,7 +199,8 @@ export class ChatsRepository {
          ) n
         WHERE c.session_id = $1 AND c.jid = n.jid
           AND (c.name, c.archived, c.pinned, c.muted_until, c.unread_count)
-              IS DISTINCT FROM (n.name, n.archived, n.pinned, n.muted_until, n.unread_count)`,
+              IS DISTINCT FROM (n.name, n.archived, n.pinned, n.muted_until, n.unread_count)
+       RETURNING ${COLUMNS}`,
       [
         sessionId,
         chats.map((c) => c.jid),
@@ -191,10 +215,12 @@ export class ChatsRepository {
     );
   }
 
-  /** Sets each chat's `last_message_at` to its newest stored message's timestamp (one index probe each). */
-  async refreshLastMessageAt(runner: QueryRunner, sessionId: string, jids: string[]): Promise<void> {
-    await runner.query(
-      `UPDATE chats c SET last_message_at = n.ts
+  /**
+   * Sets each chat's `last_message_at` to its newest stored message's timestamp (one index probe
+   * each); returns the changed rows.
+   */
+  async refreshLastMessageAt(runner: QueryRunner, sessionId: string, jids: string[]): Promise<ChatRow[]> {
+    return await queryRows<ChatRow>(runner, `UPDATE chats c SET last_message_at = n.ts
          FROM (
            SELECT u.jid,
                   (SELECT m.ts FROM messages m
@@ -202,7 +228,8 @@ export class ChatsRepository {
                     ORDER BY m.ts DESC, m.id DESC LIMIT 1) AS ts
              FROM unnest($2::text[]) AS u(jid)
          ) n
-        WHERE c.session_id = $1 AND c.jid = n.jid AND c.last_message_at IS DISTINCT FROM n.ts`,
+        WHERE c.session_id = $1 AND c.jid = n.jid AND c.last_message_at IS DISTINCT FROM n.ts
+       RETURNING ${COLUMNS}`,
       [sessionId, jids],
     );
   }

@@ -2,12 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
+import { EventLogRepository } from '../events/event-log.repository';
 import { LOGGER } from '../common/logging/logging.module';
 import { Page, toPage } from '../common/pagination/page';
 import { ProviderName } from '../config/app-config';
 import { decodePosition, encodePosition } from '../common/pagination/keyset-position';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
+import { StoredCopyPurger } from '../sessions/stored-copy-purger.service';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
 import { isChatJid } from '../domain/jid';
 import { ChatStateChange } from '../whatsapp/whatsapp-provider';
@@ -31,6 +33,8 @@ export class ChatsService {
     private readonly repository: ChatsRepository,
     private readonly sessions: SessionsRepository,
     private readonly providers: ProviderRegistry,
+    private readonly eventLog: EventLogRepository,
+    private readonly purger: StoredCopyPurger,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -67,21 +71,34 @@ export class ChatsService {
     if (Object.keys(change).length === 0) return this.get(orgId, sessionId, cid);
 
     if (!isSessionId(sessionId)) throw sessionNotFound();
-    const result = await this.repository.updateState(orgId, sessionId, chatJidOf(cid), change);
+    const result = await this.dataSource.transaction(async (manager) => {
+      const runner = manager.queryRunner!;
+      const updated = await this.repository.updateState(runner, orgId, sessionId, chatJidOf(cid), change);
+      if (updated.changed && updated.chat) {
+        await this.eventLog.append(runner, orgId, [{ type: 'chat.updated', sessionId, data: toChatDto(updated.chat) }]);
+      }
+      return updated;
+    });
     const chat = foundChat(result);
     this.mirrorToWhatsApp(result.provider!, { id: sessionId, orgId }, chat.jid, change);
     return toChatDto(chat);
   }
 
-  /** Deletes the chat and its messages from the stored copy only; WhatsApp is not touched. */
+  /**
+   * Deletes the chat and its messages from the stored copy only; WhatsApp is not touched. The
+   * chat is gone for every read at once; its rows are purged in bounded batches, the first before
+   * the answer, the rest (of a large chat) in the background.
+   */
   async delete(orgId: string, sessionId: string, cid: string): Promise<void> {
     if (!isSessionId(sessionId)) throw sessionNotFound();
     const jid = chatJidOf(cid);
     await this.dataSource.transaction(async (manager) => {
       // Under the session's write lock, so that a batch being ingested lands wholly before or after.
       if (!(await this.sessions.lockForWrite(manager.queryRunner!, sessionId, orgId))) throw sessionNotFound();
-      if (!jid || !(await this.repository.delete(manager.queryRunner!, sessionId, jid))) throw chatNotFound();
+      if (!jid || !(await this.repository.markPurging(manager.queryRunner!, sessionId, jid))) throw chatNotFound();
+      await this.eventLog.append(manager.queryRunner!, orgId, [{ type: 'chat.deleted', sessionId, data: { id: jid } }]);
     });
+    await this.purger.purgeNow({ sessionId, jid: jid! });
   }
 
   private mirrorToWhatsApp(

@@ -20,6 +20,9 @@ export class AppConfig {
   /** `undefined` means: start the embedded PostgreSQL under `dataDir`. */
   databaseUrl?: string;
   databasePoolSize!: number;
+  /** PostgreSQL `statement_timeout` and `lock_timeout` of every pooled connection; 0 = none. */
+  databaseStatementTimeoutMs!: number;
+  databaseLockTimeoutMs!: number;
   dataDir!: string;
   embeddedPostgresPort!: number;
   jwt?: JwtConfig;
@@ -129,6 +132,8 @@ export function loadConfig(env: Env): AppConfig {
   config.port = int(env, 'PORT', 3000, 0, 65535);
   config.databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   config.databasePoolSize = int(env, 'DATABASE_POOL_SIZE', 10, 1, 500);
+  config.databaseStatementTimeoutMs = int(env, 'DB_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000);
+  config.databaseLockTimeoutMs = int(env, 'DB_LOCK_TIMEOUT_MS', 5_000, 0, 3_600_000);
   config.dataDir = resolve(str(env, 'DATA_DIR') ?? '.data');
   config.embeddedPostgresPort = int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535);
   config.jwt = jwt(env);

@@ -1,5 +1,5 @@
 import { Pool, QueryResultRow } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 
 /** Statement names by SQL text: each distinct text is prepared once per pooled connection. */
 const names = new Map<string, string>();
@@ -26,4 +26,12 @@ export async function queryPrepared<T extends QueryResultRow>(dataSource: DataSo
   const pool = (dataSource.driver as unknown as { master: Pool }).master;
   const result = await pool.query<T>({ name: nameOf(sql), text: sql, values });
   return result.rows;
+}
+
+/**
+ * The rows a statement returns in the caller's transaction. TypeORM's plain `query` answers an
+ * UPDATE or DELETE as `[rows, count]`; its structured result has the rows for every statement.
+ */
+export async function queryRows<T>(runner: QueryRunner, sql: string, values: unknown[]): Promise<T[]> {
+  return (await runner.query(sql, values, true)).records as T[];
 }

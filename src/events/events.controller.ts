@@ -3,7 +3,7 @@ import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger
 import { Request, Response } from 'express';
 import { RequireCapability } from '../auth/access.decorators';
 import { Caller } from '../auth/caller.decorator';
-import { bearerToken } from '../auth/capability.guard';
+import { bearerToken } from '../auth/request-authenticator';
 import { ApiErrorResponses } from '../common/http/api-error-responses.decorator';
 import { EventFeedQueryDto } from './event-feed-query.dto';
 import { EventFeedService, filterOf } from './event-feed.service';

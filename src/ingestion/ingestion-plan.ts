@@ -111,7 +111,9 @@ export function planIngestion(events: readonly ValidEvent[]): IngestionStep[] {
       case 'message.upsert': {
         const m = event.message;
         const key = messageKey(m.chatId, m.id);
-        // The upsert replaces everything an earlier change in this step would have touched.
+        // The upsert replaces everything an earlier write or change in this step would have touched,
+        // except a status further along: statuses never move backwards.
+        const earlierStatus = step.messages.get(key)?.status ?? step.messageChanges.get(key)?.status ?? null;
         step.messageChanges.delete(key);
         step.chat(m.chatId);
         step.messages.set(key, {
@@ -122,7 +124,7 @@ export function planIngestion(events: readonly ValidEvent[]): IngestionStep[] {
           ts: m.timestamp,
           type: m.type,
           text: m.text,
-          status: m.status,
+          status: m.status && earlierStatus ? furtherStatus(earlierStatus, m.status) : (m.status ?? earlierStatus),
           rawJson: event.rawJson,
         });
         break;

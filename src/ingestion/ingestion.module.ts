@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ChatsModule } from '../chats/chats.module';
+import { EventLogModule } from '../events/event-log.module';
 import { MessagesModule } from '../messages/messages.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { IngestionSink } from '../whatsapp/ingestion-sink';
@@ -12,7 +13,7 @@ import { IngestionService } from './ingestion.service';
  * that no provider imports a domain repository.
  */
 @Module({
-  imports: [SessionsModule, ChatsModule, MessagesModule],
+  imports: [SessionsModule, ChatsModule, MessagesModule, EventLogModule],
   controllers: [IngestEventsController],
   providers: [IngestionService, { provide: IngestionSink, useExisting: IngestionService }],
   exports: [IngestionService, IngestionSink],

@@ -4,11 +4,13 @@ import { DataSource, QueryRunner } from 'typeorm';
 import { ChatsRepository } from '../chats/chats.repository';
 import { MessagesRepository } from '../messages/messages.repository';
 import { ConflictError } from '../common/errors/app-error';
+import { EventLogRepository } from '../events/event-log.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
 import { GatewayEvent } from '../domain/gateway-events';
 import { validateEventBatch, validateEvents, ValidEvent } from './event-validation';
+import { ChangeRecorder } from '../messages/change-recorder';
 import { IngestionStep, planIngestion } from './ingestion-plan';
 
 export interface IngestionResult {
@@ -31,6 +33,7 @@ export class IngestionService {
     private readonly chats: ChatsRepository,
     private readonly messages: MessagesRepository,
     private readonly metrics: MetricsService,
+    private readonly eventLog: EventLogRepository,
   ) {}
 
   /**
@@ -38,32 +41,35 @@ export class IngestionService {
    * session does not exist and `ValidationError` (`details.index` names the event) when an event
    * is invalid; nothing is written then.
    */
-  async ingest(sessionId: string, events: readonly GatewayEvent[]): Promise<IngestionResult> {
-    return this.apply(sessionId, undefined, validateEvents(events, 'provider'));
+  async ingest(sessionId: string, events: readonly GatewayEvent[], history = false): Promise<IngestionResult> {
+    return this.apply(sessionId, undefined, validateEvents(events, 'provider'), history);
   }
 
   /** For `POST /sessions/{sid}/events`: the body as received, for a session of `orgId`. */
   async ingestPushed(orgId: string, sessionId: string, body: unknown): Promise<{ accepted: number }> {
-    const { events } = validateEventBatch(body);
-    const result = await this.apply(sessionId, orgId, events);
+    const { events, history } = validateEventBatch(body);
+    const result = await this.apply(sessionId, orgId, events, history);
     return { accepted: result.events };
   }
 
-  private async apply(sessionId: string, orgId: string | undefined, events: ValidEvent[]): Promise<IngestionResult> {
+  private async apply(sessionId: string, orgId: string | undefined, events: ValidEvent[], history: boolean): Promise<IngestionResult> {
     if (!isSessionId(sessionId)) throw sessionNotFound();
     const steps = planIngestion(events);
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
       await runner.startTransaction();
-      const provider = await this.sessions.lockForWrite(runner, sessionId, orgId);
-      if (!provider) throw sessionNotFound();
+      const session = await this.sessions.lockForWrite(runner, sessionId, orgId);
+      if (!session) throw sessionNotFound();
+      const { provider } = session;
       // Pushed events are for connector-fed sessions only; a held connection is the truth for the others.
       if (orgId !== undefined && provider !== 'external') {
         throw new ConflictError(`session uses the ${provider} provider: events are pushed only into external sessions`);
       }
+      const changes = new ChangeRecorder(sessionId);
       let messagesStored = 0;
-      for (const step of steps) messagesStored += await this.applyStep(runner, sessionId, step);
+      for (const step of steps) messagesStored += await this.applyStep(runner, sessionId, step, changes);
+      await this.eventLog.append(runner, session.orgId, changes.events(), history);
       await runner.commitTransaction();
       this.metrics.recordIngestion(provider, events.length, messagesStored);
       return { events: events.length, messagesStored };
@@ -76,18 +82,23 @@ export class IngestionService {
     }
   }
 
-  private async applyStep(runner: QueryRunner, sessionId: string, step: IngestionStep): Promise<number> {
-    if (step.deletedChats.length > 0) await this.chats.deleteMany(runner, sessionId, step.deletedChats);
-    if (step.chats.length > 0) await this.chats.insertMissing(runner, sessionId, step.chats);
-    if (step.chatsWithFields.length > 0) await this.chats.applyFields(runner, sessionId, step.chatsWithFields);
+  private async applyStep(runner: QueryRunner, sessionId: string, step: IngestionStep, changes: ChangeRecorder): Promise<number> {
+    if (step.deletedChats.length > 0) changes.chatsDeleted(await this.chats.deleteMany(runner, sessionId, step.deletedChats));
+    if (step.chats.length > 0) changes.chatsCreated(await this.chats.insertMissing(runner, sessionId, step.chats));
+    if (step.chatsWithFields.length > 0) changes.chatsUpdated(await this.chats.applyFields(runner, sessionId, step.chatsWithFields));
     let stored = 0;
     if (step.messages.length > 0) {
-      stored = await this.messages.upsertMany(runner, sessionId, step.messages);
+      const written = await this.messages.upsertMany(runner, sessionId, step.messages);
+      stored = written.length;
+      changes.messagesWritten(written);
       const chatsWithMessages = [...new Set(step.messages.map((m) => m.chatJid))];
-      await this.chats.refreshLastMessageAt(runner, sessionId, chatsWithMessages);
+      changes.chatsTouched(await this.chats.refreshLastMessageAt(runner, sessionId, chatsWithMessages));
     }
-    if (step.messageChanges.length > 0) await this.messages.applyChanges(runner, sessionId, step.messageChanges);
-    if (step.session) await this.sessions.applyStatus(runner, sessionId, step.session);
+    if (step.messageChanges.length > 0) changes.messagesWritten(await this.messages.applyChanges(runner, sessionId, step.messageChanges));
+    if (step.session) {
+      const session = await this.sessions.applyStatus(runner, sessionId, step.session);
+      if (session) changes.sessionUpdated(session);
+    }
     return stored;
   }
 }

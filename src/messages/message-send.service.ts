@@ -6,12 +6,14 @@ import { chatJidOf, chatNotFound } from '../chats/chat-id';
 import { ChatsRepository } from '../chats/chats.repository';
 import { ConflictError, ValidationError } from '../common/errors/app-error';
 import { LOGGER } from '../common/logging/logging.module';
+import { EventLogRepository } from '../events/event-log.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
 import { chatTypeOf, userJidOf } from '../domain/jid';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
 import { OutgoingText, ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
+import { ChangeRecorder } from './change-recorder';
 import { IDEMPOTENCY_HEADER, requestHash } from './idempotency-key';
 import { IdempotencyKeysRepository } from './idempotency-keys.repository';
 import { MessageDto } from './message.dto';
@@ -58,6 +60,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
     private readonly idempotencyKeys: IdempotencyKeysRepository,
     private readonly providers: ProviderRegistry,
     private readonly metrics: MetricsService,
+    private readonly eventLog: EventLogRepository,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -91,7 +94,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
             : 'the session cannot send: it is not connected',
         );
       }
-      const message = await this.storePending(runner, sessionId, chatJid, session.phoneNumber, body.text);
+      const message = await this.storePending(runner, { id: sessionId, orgId }, chatJid, session.phoneNumber, body.text);
       if (scope) await this.idempotencyKeys.save(runner, scope, { requestHash: hash, response: message });
       send = { provider, session: { id: sessionId, orgId }, chatJid, message: { id: message.id, type: 'text', text: body.text } };
       return { message, replayed: false };
@@ -114,9 +117,10 @@ export class MessageSendService implements BeforeApplicationShutdown {
     clearTimeout(timer);
   }
 
+  /** Stores the `pending` message (and its chat, when new) with their events. */
   private async storePending(
     runner: QueryRunner,
-    sessionId: string,
+    { id: sessionId, orgId }: ProviderSession,
     chatJid: string,
     phoneNumber: string | null,
     text: string,
@@ -131,8 +135,9 @@ export class MessageSendService implements BeforeApplicationShutdown {
       text,
       status: 'pending',
     };
-    await this.chats.insertMissing(runner, sessionId, [{ jid: chatJid, type: chatTypeOf(chatJid) }]);
-    await this.messages.upsertMany(runner, sessionId, [
+    const changes = new ChangeRecorder(sessionId);
+    changes.chatsCreated(await this.chats.insertMissing(runner, sessionId, [{ jid: chatJid, type: chatTypeOf(chatJid) }]));
+    const written = await this.messages.upsertMany(runner, sessionId, [
       {
         chatJid,
         id: message.id,
@@ -145,7 +150,9 @@ export class MessageSendService implements BeforeApplicationShutdown {
         rawJson: null,
       },
     ]);
-    await this.chats.refreshLastMessageAt(runner, sessionId, [chatJid]);
+    changes.messagesWritten(written);
+    changes.chatsTouched(await this.chats.refreshLastMessageAt(runner, sessionId, [chatJid]));
+    await this.eventLog.append(runner, orgId, changes.events());
     return message;
   }
 
@@ -167,15 +174,19 @@ export class MessageSendService implements BeforeApplicationShutdown {
       this.logger.warn({ err: error, sessionId: session.id, chatJid, messageId: message.id }, 'send failed');
     }
     this.metrics.recordSend(outcome);
-    await this.recordOutcome(session.id, chatJid, message.id, outcome);
+    await this.recordOutcome(session, chatJid, message.id, outcome);
   }
 
-  private async recordOutcome(sessionId: string, chatJid: string, id: string, status: 'sent' | 'failed'): Promise<void> {
+  private async recordOutcome(session: ProviderSession, chatJid: string, id: string, status: 'sent' | 'failed'): Promise<void> {
+    const sessionId = session.id;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.dataSource.transaction((manager) =>
-          this.messages.applyChanges(manager.queryRunner!, sessionId, [{ chatJid, id, status, revoked: false }]),
-        );
+        await this.dataSource.transaction(async (manager) => {
+          const runner = manager.queryRunner!;
+          const changes = new ChangeRecorder(sessionId);
+          changes.messagesWritten(await this.messages.applyChanges(runner, sessionId, [{ chatJid, id, status, revoked: false }]));
+          await this.eventLog.append(runner, session.orgId, changes.events());
+        });
         return;
       } catch (error) {
         if (attempt >= OUTCOME_WRITE_ATTEMPTS) {

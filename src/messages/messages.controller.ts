@@ -105,7 +105,7 @@ export class MessagesController {
       },
     },
   })
-  @ApiErrorResponses(404, 413)
+  @ApiErrorResponses(404)
   @ApiErrorExamples('conflict', 'the session cannot send now, or the same key is still being handled; nothing is stored', {
     notConnected: { summary: 'A baileys session that is not connected', message: 'the session cannot send: it is not connected' },
     noConnector: {
@@ -115,7 +115,7 @@ export class MessagesController {
     inFlight: { summary: 'The same key, still being handled', message: `a request with this ${IDEMPOTENCY_HEADER} is still being handled` },
   })
   @ApiErrorExamples('validation_error', 'a bad body or key, or a key used before with another body; nothing is stored', {
-    body: { summary: 'A text that is too long', message: 'request validation failed', details: { fields: { text: ['must be shorter than or equal to 4096 characters'] } } },
+    body: { summary: 'A text that is too long', message: 'request validation failed', details: { fields: { text: ['must be 1..4096 characters'] } } },
     reused: {
       summary: 'A key used before with another body',
       message: 'request validation failed',

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { KeysetPosition } from '../common/pagination/keyset-position';
-import { queryPrepared } from '../database/prepared-query';
+import { queryPrepared, queryRows } from '../database/prepared-query';
 import { MessageStatus, MessageType } from '../domain/gateway-events';
 import { MESSAGE_STATUS_PROGRESS } from '../domain/message-status';
 
@@ -31,6 +31,9 @@ export interface MessageWrite {
   rawJson: string | null;
 }
 
+/** A row `upsertMany` wrote. */
+export type UpsertedMessageRow = MessageRow & { inserted: boolean };
+
 /** What receipts, edits and revokes do to a stored message. */
 export interface MessageChange {
   chatJid: string;
@@ -53,6 +56,11 @@ export interface ScopedMessages {
 const COLUMN_NAMES = ['id', 'from_me', 'sender_jid', 'ts', 'type', 'text', 'status'];
 const COLUMNS = COLUMN_NAMES.join(', ');
 const M_COLUMNS = COLUMN_NAMES.map((column) => `m.${column}`).join(', ');
+/** The further along of the stored and the incoming status (`$11` is the progress order); null for incoming messages. */
+const FORWARD_STATUS = `CASE WHEN NOT EXCLUDED.from_me THEN NULL
+                             WHEN m.status IS NULL OR EXCLUDED.status IS NULL THEN COALESCE(EXCLUDED.status, m.status)
+                             WHEN array_position($11::text[], EXCLUDED.status) > array_position($11::text[], m.status)
+                             THEN EXCLUDED.status ELSE m.status END`;
 
 /**
  * The message page query. It checks the session's organization and the chat in the same
@@ -63,7 +71,7 @@ const M_COLUMNS = COLUMN_NAMES.map((column) => `m.${column}`).join(', ');
  */
 export function messagePageSql(withCursor: boolean): string {
   return `SELECT c.jid AS chat_jid, m.* FROM sessions s
-            LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
+            LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3 AND NOT c.purging
             LEFT JOIN LATERAL (
               SELECT ${COLUMNS} FROM messages
                WHERE session_id = $1 AND chat_jid = $3 AND c.jid IS NOT NULL
@@ -71,16 +79,16 @@ export function messagePageSql(withCursor: boolean): string {
                ORDER BY ts DESC, id DESC
                LIMIT $4
             ) m ON true
-           WHERE s.id = $1 AND s.org_id = $2`;
+           WHERE s.id = $1 AND s.org_id = $2 AND s.deleted_at IS NULL`;
 }
 
 const FIRST_PAGE_SQL = messagePageSql(false);
 const NEXT_PAGE_SQL = messagePageSql(true);
 
 const FIND_ONE_SQL = `SELECT c.jid AS chat_jid, ${M_COLUMNS} FROM sessions s
-                        LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
+                        LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3 AND NOT c.purging
                         LEFT JOIN messages m ON m.session_id = c.session_id AND m.chat_jid = c.jid AND m.id = $4
-                       WHERE s.id = $1 AND s.org_id = $2`;
+                       WHERE s.id = $1 AND s.org_id = $2 AND s.deleted_at IS NULL`;
 
 /** Queries on `messages`. Reads check the organization in the same statement. */
 @Injectable()
@@ -106,21 +114,29 @@ export class MessagesRepository {
   }
 
   /**
-   * Inserts or replaces messages in one statement; a message that would not change is not
-   * written. Returns how many were written.
+   * Inserts messages, or updates stored ones, in one statement, and returns the rows it wrote as
+   * they are now (`inserted` tells a new row). An update never moves a status backwards (a history
+   * re-sync re-sends old messages as `sent`), keeps the timestamp of an outgoing message (the one
+   * its send answered), and leaves an incoming message's status null; a message whose served
+   * fields would not change is not written.
    */
-  async upsertMany(runner: QueryRunner, sessionId: string, messages: MessageWrite[]): Promise<number> {
-    const result = await runner.query(
-      `INSERT INTO messages AS m (session_id, chat_jid, id, from_me, sender_jid, ts, type, text, status, raw)
-       SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::boolean[], $5::text[], $6::bigint[], $7::text[],
-                                  $8::text[], $9::text[], $10::jsonb[])
-                        AS u(chat_jid, id, from_me, sender_jid, ts, type, text, status, raw)
+  async upsertMany(runner: QueryRunner, sessionId: string, messages: MessageWrite[]): Promise<UpsertedMessageRow[]> {
+    return await queryRows<UpsertedMessageRow>(runner, `INSERT INTO messages AS m (session_id, chat_jid, id, from_me, sender_jid, ts, type, text, status, raw)
+       SELECT $1, u.chat_jid, u.id, u.from_me, u.sender_jid, u.ts, u.type, u.text,
+              CASE WHEN u.from_me THEN u.status END, u.raw
+         FROM unnest($2::text[], $3::text[], $4::boolean[], $5::text[], $6::bigint[], $7::text[],
+                     $8::text[], $9::text[], $10::jsonb[])
+              AS u(chat_jid, id, from_me, sender_jid, ts, type, text, status, raw)
        ON CONFLICT (session_id, chat_jid, id) DO UPDATE
-          SET from_me = EXCLUDED.from_me, sender_jid = EXCLUDED.sender_jid, ts = EXCLUDED.ts, type = EXCLUDED.type,
-              text = EXCLUDED.text, status = EXCLUDED.status, raw = EXCLUDED.raw
-        WHERE (m.from_me, m.sender_jid, m.ts, m.type, m.text, m.status, m.raw)
-              IS DISTINCT FROM (EXCLUDED.from_me, EXCLUDED.sender_jid, EXCLUDED.ts, EXCLUDED.type, EXCLUDED.text,
-                                EXCLUDED.status, EXCLUDED.raw)`,
+          SET from_me = EXCLUDED.from_me, sender_jid = EXCLUDED.sender_jid,
+              ts = CASE WHEN m.from_me THEN m.ts ELSE EXCLUDED.ts END,
+              type = EXCLUDED.type, text = EXCLUDED.text,
+              status = ${FORWARD_STATUS}, raw = COALESCE(EXCLUDED.raw, m.raw)
+        WHERE (m.from_me, m.sender_jid, m.ts, m.type, m.text, m.status)
+              IS DISTINCT FROM (EXCLUDED.from_me, EXCLUDED.sender_jid,
+                                CASE WHEN m.from_me THEN m.ts ELSE EXCLUDED.ts END,
+                                EXCLUDED.type, EXCLUDED.text, ${FORWARD_STATUS})
+       RETURNING m.chat_jid, ${M_COLUMNS}, (m.xmax = 0) AS inserted`,
       [
         sessionId,
         messages.map((m) => m.chatJid),
@@ -132,21 +148,22 @@ export class MessagesRepository {
         messages.map((m) => m.text),
         messages.map((m) => m.status),
         messages.map((m) => m.rawJson),
+        MESSAGE_STATUS_PROGRESS,
       ],
-      true,
     );
-    return result.affected ?? 0;
   }
 
-  /** Applies receipts, edits and revokes to stored messages; unknown messages are skipped. */
-  async applyChanges(runner: QueryRunner, sessionId: string, changes: MessageChange[]): Promise<void> {
-    await runner.query(
-      `UPDATE messages m
+  /**
+   * Applies receipts, edits and revokes to stored messages and returns the rows that changed;
+   * unknown messages are skipped, and a receipt never gives an incoming message a status.
+   */
+  async applyChanges(runner: QueryRunner, sessionId: string, changes: MessageChange[]): Promise<MessageRow[]> {
+    return await queryRows<MessageRow>(runner, `UPDATE messages m
           SET status = CASE WHEN n.moves THEN n.status ELSE m.status END,
               text = CASE WHEN n.set_text THEN n.text ELSE m.text END,
               raw = CASE WHEN n.revoked THEN NULL ELSE m.raw END
          FROM (
-           SELECT u.*, u.status IS NOT NULL
+           SELECT u.*, u.status IS NOT NULL AND m2.from_me
                        AND (m2.status IS NULL OR array_position($8::text[], u.status) > array_position($8::text[], m2.status))
                        AS moves
              FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[])
@@ -154,7 +171,8 @@ export class MessagesRepository {
              JOIN messages m2 ON m2.session_id = $1 AND m2.chat_jid = u.chat_jid AND m2.id = u.id
          ) n
         WHERE m.session_id = $1 AND m.chat_jid = n.chat_jid AND m.id = n.id
-          AND (n.moves OR (n.set_text AND m.text IS DISTINCT FROM n.text) OR (n.revoked AND m.raw IS NOT NULL))`,
+          AND (n.moves OR (n.set_text AND m.text IS DISTINCT FROM n.text) OR (n.revoked AND m.raw IS NOT NULL))
+       RETURNING m.chat_jid, ${M_COLUMNS}`,
       [
         sessionId,
         changes.map((c) => c.chatJid),

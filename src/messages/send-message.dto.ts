@@ -1,9 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsString, Length, Matches } from 'class-validator';
+import { IsIn } from 'class-validator';
+import { StoredText } from '../common/validation/stored-text';
 
 export const MAX_TEXT_LENGTH = 4096;
-/** Text PostgreSQL and WhatsApp can carry: no NUL, no lone UTF-16 surrogate. */
-const STORABLE_TEXT = /^[^\0\uD800-\uDFFF]*$/u;
 
 /** A message to send. Only text for now. */
 export class SendMessageDto {
@@ -12,13 +11,9 @@ export class SendMessageDto {
   type!: 'text';
 
   @ApiProperty({
-    minLength: 1,
-    maxLength: MAX_TEXT_LENGTH,
-    description: 'The text, 1 to 4096 characters; a NUL character is refused.',
+    description: 'The text, 1 to 4096 characters (code points); NUL and unpaired surrogates are refused.',
     example: 'Pesanan Anda sudah dikirim.',
   })
-  @IsString()
-  @Length(1, MAX_TEXT_LENGTH)
-  @Matches(STORABLE_TEXT, { message: 'must not contain NUL characters or unpaired surrogates' })
+  @StoredText({ min: 1, max: MAX_TEXT_LENGTH })
   text!: string;
 }

@@ -71,7 +71,7 @@ export class MetricsService {
         this.reset();
         try {
           const rows: { status: string; count: string }[] = await dataSource.query(
-            'SELECT status, count(*) AS count FROM sessions GROUP BY status',
+            'SELECT status, count(*) AS count FROM sessions WHERE deleted_at IS NULL GROUP BY status',
           );
           for (const row of rows) this.set({ status: row.status }, Number(row.count));
         } catch {

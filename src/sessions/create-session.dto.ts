@@ -1,11 +1,10 @@
-import { IsString, Length } from 'class-validator';
+import { StoredText } from '../common/validation/stored-text';
 
 export class CreateSessionDto {
   /**
    * A label for the attached number.
    * @example "Customer service"
    */
-  @IsString()
-  @Length(1, 100)
+  @StoredText({ min: 1, max: 100 })
   name!: string;
 }

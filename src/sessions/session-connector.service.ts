@@ -67,10 +67,15 @@ export class SessionConnectorService implements OnApplicationBootstrap, BeforeAp
     );
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  /** Connects no more sessions; resolves once the reconnect loop has stopped. */
+  async stopReconnecting(): Promise<void> {
     this.stopping = true;
     this.wake?.();
     await this.reconnecting;
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.stopReconnecting();
   }
 
   private async reconnectAll(name: ProviderName): Promise<void> {

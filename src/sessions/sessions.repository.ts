@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryRunner } from 'typeorm';
+import { DataSource, IsNull, QueryRunner } from 'typeorm';
 import { ProviderName } from '../config/app-config';
 import { SessionStatus } from '../domain/gateway-events';
+import { queryRows } from '../database/prepared-query';
+import { EventLogRepository } from '../events/event-log.repository';
 import { SessionEntity } from './session.entity';
+import { toSessionDto } from './session.dto';
 
 export interface SessionStatusChange {
   status: SessionStatus;
@@ -11,28 +14,47 @@ export interface SessionStatusChange {
   phoneNumber?: string | null;
 }
 
+/** A session its writer holds the write lock of. */
+export interface LockedSession {
+  provider: ProviderName;
+  orgId: string;
+}
+
+/** The columns of a session as `SessionEntity` names them, for raw queries. */
+const ENTITY_COLUMNS = `id, org_id AS "orgId", name, provider, status, phone_number AS "phoneNumber",
+                        created_at AS "createdAt", updated_at AS "updatedAt"`;
+
 /** Queries on `sessions`. Every one a client triggers is scoped by `orgId`. */
 @Injectable()
 export class SessionsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly eventLog: EventLogRepository,
+  ) {}
 
   private get repo() {
     return this.dataSource.getRepository(SessionEntity);
   }
 
+  /** Stores a new session with its `session.created` event. */
   async insert(session: SessionEntity): Promise<void> {
-    await this.repo.insert(session);
+    await this.dataSource.transaction(async (manager) => {
+      await manager.getRepository(SessionEntity).insert(session);
+      await this.eventLog.append(manager.queryRunner!, session.orgId, [
+        { type: 'session.created', sessionId: session.id, data: toSessionDto(session) },
+      ]);
+    });
   }
 
   findOwned(orgId: string, id: string): Promise<SessionEntity | null> {
-    return this.repo.findOneBy({ id, orgId });
+    return this.repo.findOneBy({ id, orgId, deletedAt: IsNull() });
   }
 
   /** A page of an organization's sessions, newest first, after the `(createdAt, id)` position. */
   listPage(orgId: string, limit: number, after?: { createdAt: Date; id: string }): Promise<SessionEntity[]> {
     const query = this.repo
       .createQueryBuilder('s')
-      .where('s.org_id = :orgId', { orgId })
+      .where('s.org_id = :orgId AND s.deleted_at IS NULL', { orgId })
       .orderBy('s.created_at', 'DESC')
       .addOrderBy('s.id', 'DESC')
       .limit(limit);
@@ -40,9 +62,17 @@ export class SessionsRepository {
     return query.getMany();
   }
 
-  /** Deletes the session; the foreign keys take its chats, messages and credentials with it. */
-  async delete(orgId: string, id: string): Promise<void> {
-    await this.repo.delete({ id, orgId });
+  /**
+   * Marks the session deleted, at once for every read; its rows are purged in the background.
+   * False when there is no such session (any more).
+   */
+  async markDeleted(orgId: string, id: string): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      const result = await manager.getRepository(SessionEntity).update({ id, orgId, deletedAt: IsNull() }, { deletedAt: new Date() });
+      if (!result.affected) return false;
+      await this.eventLog.append(manager.queryRunner!, orgId, [{ type: 'session.deleted', sessionId: id, data: { id } }]);
+      return true;
+    });
   }
 
   /**
@@ -50,27 +80,29 @@ export class SessionsRepository {
    * the transaction ends, and returns its provider; null when there is no such session (of
    * `orgId`, when given). The lock still lets foreign-key checks and reads through.
    */
-  async lockForWrite(runner: QueryRunner, id: string, orgId?: string): Promise<ProviderName | null> {
+  async lockForWrite(runner: QueryRunner, id: string, orgId?: string): Promise<LockedSession | null> {
     const rows = (await runner.query(
       orgId === undefined
-        ? 'SELECT provider FROM sessions WHERE id = $1 FOR NO KEY UPDATE'
-        : 'SELECT provider FROM sessions WHERE id = $1 AND org_id = $2 FOR NO KEY UPDATE',
+        ? 'SELECT provider, org_id AS "orgId" FROM sessions WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE'
+        : 'SELECT provider, org_id AS "orgId" FROM sessions WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE',
       orgId === undefined ? [id] : [id, orgId],
-    )) as { provider: ProviderName }[];
-    return rows[0]?.provider ?? null;
+    )) as LockedSession[];
+    return rows[0] ?? null;
   }
 
-  async applyStatus(runner: QueryRunner, id: string, change: SessionStatusChange): Promise<void> {
+  /** Applies a status change; returns the session when it changed. */
+  async applyStatus(runner: QueryRunner, id: string, change: SessionStatusChange): Promise<SessionEntity | null> {
     const setsNumber = change.phoneNumber !== undefined;
-    await runner.query(
-      `UPDATE sessions
+    const rows = await queryRows<SessionEntity>(runner, `UPDATE sessions
           SET status = $2,
               phone_number = CASE WHEN $3::boolean THEN $4 ELSE phone_number END,
               updated_at = $5
         WHERE id = $1
-          AND (status, phone_number) IS DISTINCT FROM ($2, CASE WHEN $3::boolean THEN $4 ELSE phone_number END)`,
+          AND (status, phone_number) IS DISTINCT FROM ($2, CASE WHEN $3::boolean THEN $4 ELSE phone_number END)
+       RETURNING ${ENTITY_COLUMNS}`,
       [id, change.status, setsNumber, change.phoneNumber ?? null, new Date()],
     );
+    return rows[0] ?? null;
   }
 
   /** `lockForWrite` for a send of `orgId`: also the attached number, which a sent message is from. */
@@ -80,7 +112,7 @@ export class SessionsRepository {
     orgId: string,
   ): Promise<{ provider: ProviderName; phoneNumber: string | null } | null> {
     const rows = (await runner.query(
-      'SELECT provider, phone_number FROM sessions WHERE id = $1 AND org_id = $2 FOR NO KEY UPDATE',
+      'SELECT provider, phone_number FROM sessions WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE',
       [id, orgId],
     )) as { provider: ProviderName; phone_number: string | null }[];
     return rows.length === 0 ? null : { provider: rows[0].provider, phoneNumber: rows[0].phone_number };
@@ -90,7 +122,7 @@ export class SessionsRepository {
   async listConnectable(provider: ProviderName, limit: number, afterId = ''): Promise<{ id: string; orgId: string }[]> {
     const rows = await this.dataSource.query<{ id: string; org_id: string }[]>(
       `SELECT id, org_id FROM sessions
-        WHERE provider = $1 AND status <> 'logged_out' AND id > $2
+        WHERE provider = $1 AND status <> 'logged_out' AND deleted_at IS NULL AND id > $2
         ORDER BY id LIMIT $3`,
       [provider, afterId, limit],
     );

@@ -12,6 +12,7 @@ import { SessionDto, toSessionDto } from './session.dto';
 import { isSessionId, sessionNotFound } from './session-id';
 import { decodePosition, encodePosition, MAX_DATE_MS } from '../common/pagination/keyset-position';
 import { SessionsRepository } from './sessions.repository';
+import { StoredCopyPurger } from './stored-copy-purger.service';
 
 /** A logout that has not finished by then is abandoned; the session is deleted regardless. */
 const LOGOUT_TIMEOUT_MS = 5000;
@@ -22,6 +23,7 @@ export class SessionsService {
     private readonly repository: SessionsRepository,
     private readonly providers: ProviderRegistry,
     private readonly connector: SessionConnectorService,
+    private readonly purger: StoredCopyPurger,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -72,12 +74,17 @@ export class SessionsService {
     return toPage(rows, limit, toSessionDto, (s) => encodePosition(s.createdAt.getTime(), s.id));
   }
 
-  /** Logs the number out (best effort, bounded) and deletes the session with its stored copy. */
+  /**
+   * Deletes the session: first gone for every read (its stored copy is purged in the background),
+   * then the number is logged out, best effort and bounded. In this order a failed or slow logout
+   * never leaves a session behind, and a failed delete never leaves one logged out.
+   */
   async delete(orgId: string, id: string): Promise<void> {
     const session = await this.findOwned(orgId, id);
+    if (!(await this.repository.markDeleted(orgId, session.id))) throw sessionNotFound();
     await this.logoutBestEffort(session);
-    await this.repository.delete(orgId, session.id);
     await this.connector.drop(session.provider, session.id);
+    await this.purger.purgeNow({ sessionId: session.id });
   }
 
   /** The QR to scan while the session is pairing; 409 otherwise. */

@@ -173,6 +173,10 @@ describe('API keys', () => {
       [{ name: '', capabilities: ['read'] }, ['name']],
       [{ name: '   ', capabilities: ['read'] }, ['name']],
       [{ name: 'x'.repeat(101), capabilities: ['read'] }, ['name']],
+      [{ name: '❤️'.repeat(100), capabilities: ['read'] }, ['name']],
+      [{ name: '𝕏'.repeat(101), capabilities: ['read'] }, ['name']],
+      [{ name: 'a\u0000b', capabilities: ['read'] }, ['name']],
+      [{ name: 'x\ud800y', capabilities: ['read'] }, ['name']],
       [{ name: 42, capabilities: ['read'] }, ['name']],
       [{ name: 'x', capabilities: [] }, ['capabilities']],
       [{ name: 'x', capabilities: ['read', 'read'] }, ['capabilities']],
@@ -192,6 +196,12 @@ describe('API keys', () => {
     }
     expect(await listAll(key)).toHaveLength(1);
     expect((await create(key, { name: 'x'.repeat(100), capabilities: ['read'] })).status).toBe(201);
+    // 100 code points fit the column, however many UTF-16 units or graphemes they make.
+    for (const name of ['𝕏'.repeat(100), '❤️'.repeat(50)]) {
+      const created = await create(key, { name, capabilities: ['read'] });
+      expect([name, created.status, created.body.name]).toEqual([name, 201, name]);
+      expect((await listAll(key)).find((k) => k.id === created.body.id)?.name).toBe(name);
+    }
   });
 
   it('refuses a tampered key', async () => {

@@ -255,7 +255,7 @@ describe('chats', () => {
     expect(doc.paths['/api/v1/sessions/{sid}/chats'].get.operationId).toBe('listChats');
     expect(item.patch.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/UpdateChatDto');
     expect(item.patch.description).toContain('Requires the `send` capability.');
-    expect(Object.keys(item.patch.responses).sort()).toEqual(['200', '401', '403', '404', '422', '429', '503']);
+    expect(Object.keys(item.patch.responses).sort()).toEqual(['200', '401', '403', '404', '413', '422', '429', '500', '503']);
     const cid = item.get.parameters.find((p: { name: string }) => p.name === 'cid');
     expect(JSON.stringify(cid)).toContain('120363025246125888@g.us');
   });

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { IsBoolean, IsInt, IsOptional, IsString, MaxLength } from 'class-validator';
 import pino from 'pino';
 import { Writable } from 'node:stream';
@@ -21,9 +22,27 @@ class EchoDto {
   count?: number;
 }
 
-// Routes that exist only in this test: one that validates a body and one with a bug.
+/** Columns of each kind PostgreSQL refuses values for, with the SQLSTATE each refusal has. */
+const PROBE_TABLE = 'CREATE TEMP TABLE probe (short varchar(3), body text, doc jsonb, n integer CHECK (n >= 0)) ON COMMIT DROP';
+const PROBE_COLUMNS = ['short', 'body', 'doc', 'n'];
+
+// Routes that exist only in this test: one that validates a body, one with a bug, and one that
+// stores a value without validating it (a gap in validation, as the database sees it).
 @Controller('test-only')
 class ProbeController {
+  constructor(private readonly dataSource: DataSource) {}
+
+  @Public()
+  @Post('store')
+  async store(@Body() body: { column: string; value: unknown }): Promise<{ stored: true }> {
+    if (!PROBE_COLUMNS.includes(body.column)) throw new Error('no such probe column');
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(PROBE_TABLE);
+      await manager.query(`INSERT INTO probe (${body.column}) VALUES ($1)`, [body.value]);
+    });
+    return { stored: true };
+  }
+
   @Get('guarded')
   @RequireCapability('read')
   guarded(): { ok: true } {
@@ -139,6 +158,23 @@ describe('foundation: envelope, health, docs', () => {
     const logged = logLines.find((l) => l.errorId === 'req-boom-1');
     expect(logged).toBeDefined();
     expect(JSON.stringify(logged)).toContain('hunter2');
+  });
+
+  it.each([
+    ['a NUL in text (22021)', 'body', 'a\u0000b'],
+    ['text longer than its column (22001)', 'short', 'abcd'],
+    ['a \\u0000 escape in jsonb (22P05)', 'doc', '"\\u0000"'],
+    ['a CHECK constraint violation (23514)', 'n', -1],
+  ])('answers 422 validation_error, not 500, when the database refuses %s, and logs it', async (name, column, value) => {
+    const fine = { short: 'abc', body: 'a\u00a0b', doc: '"abc"', n: 1 }[column];
+    expect((await request(t.http).post('/test-only/store').send({ column, value: fine })).status).toBe(201);
+    const refusals = () => logLines.filter((l) => l.msg === 'database refused a value').length;
+    const before = refusals();
+    const res = await request(t.http).post('/test-only/store').send({ column, value });
+    expectEnvelope(res, 422, 'validation_error');
+    expect(res.body.error.details).toEqual({});
+    expect(res.body.error.message).not.toMatch(/probe|insert|varchar|constraint|utf8|0x00/i);
+    expect([name, refusals()]).toEqual([name, before + 1]);
   });
 
   it('sends no X-Powered-By and echoes or makes a request id', async () => {

@@ -2,8 +2,20 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { encodeCursor } from '../../src/common/pagination/cursor';
+import { MessageSendService } from '../../src/messages/message-send.service';
+import { ConnectorServer } from '../support/connector-server';
 import { answerEventStreamsAtTheirHead } from '../support/event-stream';
-import { fetchOpenApi, fillPath, OpenApiDocument, Operation, operationsOf, Parameter, resolveSchema, Schema } from '../support/openapi-operations';
+import {
+  documentedBody,
+  fetchOpenApi,
+  fillPath,
+  OpenApiDocument,
+  Operation,
+  operationsOf,
+  Parameter,
+  resolveSchema,
+  Schema,
+} from '../support/openapi-operations';
 import { seedOrg, SeededOrg } from '../support/org-fixture';
 import { snapshotOrg } from '../support/org-snapshot';
 import { startTestApp, TestApp, uniqueOrg } from '../support/test-app';
@@ -17,6 +29,11 @@ import { startTestApp, TestApp, uniqueOrg } from '../support/test-app';
 
 const RUNS_PER_OPERATION = 25;
 const RANDOM_ROUTE_RUNS = 60;
+
+/** A new seed every run, printed once; `HOSTILE_SEED=<n>` replays a run. */
+const SEED = process.env.HOSTILE_SEED ? Number(process.env.HOSTILE_SEED) : (Math.random() * 0x7fffffff) | 0;
+if (!Number.isSafeInteger(SEED)) throw new Error(`HOSTILE_SEED must be an integer, not ${process.env.HOSTILE_SEED}`);
+fc.configureGlobal({ seed: SEED });
 
 // The event stream never ends by itself: its head is the answer checked.
 answerEventStreamsAtTheirHead();
@@ -154,6 +171,46 @@ const encodeHostile = (s: string): string =>
 
 /** Header values must be visible ASCII or the client refuses to send them. */
 const headerSafe = (s: string) => s.replace(/[^\x20-\x7e]/g, '').slice(0, 2000);
+
+/**
+ * Text that breaks careless handling (the database's, the validator's, the JSON encoder's): each
+ * goes into every string field of every body, every run. A field must refuse it with 422 or
+ * store it exactly.
+ */
+const NASTY_TEXT: [string, string][] = [
+  ['a NUL', 'a\u0000b'],
+  ['a lone high surrogate', 'x\ud800y'],
+  ['a lone low surrogate', 'x\udc00y'],
+  ['100 emoji with a variation selector (200 code points)', '❤️'.repeat(100)],
+  ['50 emoji with a variation selector (100 code points)', '❤️'.repeat(50)],
+  ['100 astral characters', '𝕏'.repeat(100)],
+  ['101 astral characters', '𝕏'.repeat(101)],
+  ['combining marks', 'Z\u0351\u036b\u0343a\u0308\u0327l\u0300g\u0301o\u0489'],
+  ['an RTL override', '\u202Etxt.exe'],
+  ['zero-width-joiner sequences', '👨‍👩‍👧‍👦 👩🏽‍💻 🏳️‍🌈'],
+  ['5,000 characters', 'x'.repeat(5000)],
+  ['an empty string', ''],
+  ['whitespace only', ' \t\n '],
+];
+
+type JsonPath = (string | number)[];
+
+/** The path of every string in a JSON value. */
+function stringFields(value: unknown, at: JsonPath = []): JsonPath[] {
+  if (typeof value === 'string') return [at];
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, member]) => stringFields(member, [...at, Array.isArray(value) ? Number(k) : k]));
+  }
+  return [];
+}
+
+function withValueAt(base: unknown, path: JsonPath, value: unknown): unknown {
+  const copy = structuredClone(base);
+  let parent = copy as Record<string | number, unknown>;
+  for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
+  parent[path[path.length - 1]] = value;
+  return copy;
+}
 
 // ---------------------------------------------------------------- requests
 
@@ -437,9 +494,12 @@ describe('hostile input, generated from the OpenAPI document', () => {
   let hOrg: string;
   let checked = 0;
   let cursors: string[];
+  // Sends are accepted and reach a connector, so that sent text is stored and can be read back.
+  const connector = new ConnectorServer();
 
   beforeAll(async () => {
-    t = await startTestApp();
+    process.stdout.write(`hostile input: fast-check seed ${SEED} (replay with HOSTILE_SEED=${SEED})\n`);
+    t = await startTestApp({ WA_EXTERNAL_SEND_URL: await connector.start() });
     dataSource = t.app.get(DataSource);
     doc = await fetchOpenApi(t.http);
     operations = operationsOf(doc);
@@ -451,6 +511,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
   afterAll(async () => {
     process.stdout.write(`hostile input: ${checked} generated requests checked\n`);
     await t?.close();
+    await connector.stop();
   });
 
   function resolveRef(ref: Ref): string {
@@ -485,8 +546,8 @@ describe('hostile input, generated from the OpenAPI document', () => {
   /** Accepted requests may delete the hostile org's fixture; bring it back before the next run. */
   async function restoreFixture(): Promise<void> {
     const [row] = await dataSource.query<{ sessions: number; chats: number; keys: number }[]>(
-      `SELECT (SELECT count(*)::int FROM sessions WHERE id = $1) AS sessions,
-              (SELECT count(*)::int FROM chats WHERE session_id = $1) AS chats,
+      `SELECT (SELECT count(*)::int FROM sessions WHERE id = $1 AND deleted_at IS NULL) AS sessions,
+              (SELECT count(*)::int FROM chats WHERE session_id = $1 AND NOT purging) AS chats,
               (SELECT count(*)::int FROM api_keys WHERE org_id = $2 AND revoked_at IS NULL) AS keys`,
       [h.sid, hOrg],
     );
@@ -538,6 +599,8 @@ describe('hostile input, generated from the OpenAPI document', () => {
   }
 
   async function checkOne(send: () => PromiseLike<request.Response>, label: string): Promise<void> {
+    // An accepted send records its outcome after its answer: let it land before the next snapshot.
+    await t.app.get(MessageSendService).drain(5_000);
     await restoreFixture();
     const beforeH = await snapshotOrg(dataSource, hOrg);
     const beforeV = await snapshotOrg(dataSource, v.orgId);
@@ -610,6 +673,79 @@ describe('hostile input, generated from the OpenAPI document', () => {
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(failures).toEqual([]);
+  });
+
+  /**
+   * Every string the hostile org's lists serve, through the API: sessions, keys, the chats of its
+   * session and every chat's messages, all pages.
+   */
+  async function readBack(): Promise<Set<string>> {
+    const strings = new Set<string>();
+    const collect = (value: unknown): void => {
+      if (typeof value === 'string') strings.add(value);
+      else if (value && typeof value === 'object') Object.values(value).forEach(collect);
+    };
+    const pages = async (path: string): Promise<unknown[]> => {
+      const items: unknown[] = [];
+      for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+        const query: string = `?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+        const res = await request(t.http).get(`${path}${query}`).set('Authorization', `Bearer ${h.key}`);
+        if (res.status !== 200) throw new Error(`read back: GET ${path} answered ${res.status}`);
+        items.push(...(res.body.data as unknown[]));
+        cursor = res.body.nextCursor as string | null;
+      }
+      return items;
+    };
+    const lists = operations.filter((o) => o.method === 'get' && o.parameters.some((p) => p.name === 'cursor'));
+    const chatList = lists.find((o) => o.path.endsWith('/chats'));
+    const chatIds = chatList ? (await pages(fillPath(chatList.path, { sid: h.sid }))).map((c) => (c as { id: string }).id) : [];
+    for (const op of lists) {
+      for (const cid of op.path.includes('{cid}') ? chatIds : [h.jids[0]]) {
+        collect(await pages(fillPath(op.path, { sid: h.sid, cid })));
+      }
+    }
+    return strings;
+  }
+
+  it('answers nasty text in every string field of every body with 422, or stores it exactly', async () => {
+    const failures: string[] = [];
+    const covered: string[] = [];
+    let stored = 0;
+    for (const op of operations.filter((o) => o.body)) {
+      const base = documentedBody(doc, op);
+      expect([op.key, base]).toEqual([op.key, expect.any(Object)]);
+      const path = fillPath(op.path, { sid: h.sid, cid: h.jids[0] });
+      for (const field of stringFields(base)) {
+        covered.push(`${op.key} ${field.join('.')}`);
+        for (const [name, text] of NASTY_TEXT) {
+          const label = `${op.key} ${field.join('.')} = ${name}`;
+          await checkOne(async () => {
+            const agent = request(t.http) as unknown as Record<string, (url: string) => request.Test>;
+            const res = await agent[op.method](path).set('Authorization', `Bearer ${h.key}`).send(withValueAt(base, field, text) as object);
+            if (res.status >= 200 && res.status < 300) {
+              stored += 1;
+              if (!(await readBack()).has(text)) failures.push(`${label}: answered ${res.status}, but does not read back as sent`);
+            } else if (res.status !== 422 && res.status < 500) {
+              failures.push(`${label}: answered ${res.status} ${res.text.slice(0, 200)}`);
+            }
+            return res;
+          }, label).catch((error: unknown) => failures.push(String(error).slice(0, 600)));
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    // The fields were found in the document, and the text reached the database, not only the validators.
+    expect(covered).toEqual(
+      expect.arrayContaining([
+        'POST /api/v1/sessions name',
+        'POST /api/v1/api-keys name',
+        'POST /api/v1/sessions/{sid}/chats/{cid}/messages text',
+        'POST /api/v1/sessions/{sid}/pairing-code phoneNumber',
+        'POST /api/v1/sessions/{sid}/events events.1.chat.name',
+        'POST /api/v1/sessions/{sid}/events events.2.message.text',
+      ]),
+    );
+    expect(stored).toBeGreaterThan(20);
   });
 
   it('answers forged cursors with out-of-range values on every list with 422 or a page, never 5xx', async () => {

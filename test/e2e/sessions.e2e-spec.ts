@@ -53,6 +53,10 @@ describe('sessions', () => {
     ['no name', {}],
     ['an empty name', { name: '' }],
     ['a name over 100 characters', { name: 'n'.repeat(101) }],
+    ['a name of 100 emoji with a variation selector (200 code points)', { name: '❤️'.repeat(100) }],
+    ['a name of 101 astral characters', { name: '𝕏'.repeat(101) }],
+    ['a name with a NUL', { name: 'a\u0000b' }],
+    ['a name with a lone surrogate', { name: 'x\ud800y' }],
     ['a numeric name', { name: 42 }],
     ['a null name', { name: null }],
     ['an unknown field', { name: 'n', provider: 'baileys' }],
@@ -63,6 +67,16 @@ describe('sessions', () => {
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('validation_error');
     expect((await request(t.http).get('/api/v1/sessions').set(...auth(key))).body).toEqual({ data: [], nextCursor: null });
+  });
+
+  it('stores names of up to 100 code points exactly as sent', async () => {
+    const key = await createKey(t, uniqueOrg());
+    for (const name of ['❤️'.repeat(50), '𝕏'.repeat(100), '\u202Eabc', '👨‍👩‍👧‍👦', '   ']) {
+      const res = await request(t.http).post('/api/v1/sessions').set(...auth(key)).send({ name });
+      expect([name, res.status]).toEqual([name, 201]);
+      const got = await request(t.http).get(`/api/v1/sessions/${res.body.id}`).set(...auth(key));
+      expect([name, got.body.name]).toEqual([name, name]);
+    }
   });
 
   it('answers 422 for a body that is not a JSON object, or malformed JSON', async () => {

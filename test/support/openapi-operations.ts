@@ -42,6 +42,8 @@ export interface Operation {
   parameters: Parameter[];
   /** The JSON body schema, with `$ref`s left in place (resolve with `resolveSchema`). */
   body?: Schema;
+  /** The body's documented example (the first of `examples`), if the operation has one. */
+  bodyExample?: unknown;
   /** No credential needed (an empty `security` list). */
   public: boolean;
   /** The capability the operation requires (`x-required-capability`). */
@@ -51,7 +53,7 @@ export interface Operation {
 interface RawOperation {
   operationId?: string;
   parameters?: Parameter[];
-  requestBody?: { content?: Record<string, { schema?: Schema }> };
+  requestBody?: { content?: Record<string, { schema?: Schema; example?: unknown; examples?: Record<string, { value?: unknown }> }> };
   security?: unknown[];
   'x-required-capability'?: string;
 }
@@ -77,13 +79,15 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
     for (const method of METHODS) {
       const op = item[method];
       if (!op) continue;
+      const json = op.requestBody?.content?.['application/json'];
       operations.push({
         key: `${method.toUpperCase()} ${path}`,
         method,
         path,
         operationId: op.operationId,
         parameters: op.parameters ?? [],
-        body: op.requestBody?.content?.['application/json']?.schema,
+        body: json?.schema,
+        bodyExample: json?.example ?? Object.values(json?.examples ?? {})[0]?.value,
         public: Array.isArray(op.security) && op.security.length === 0,
         capability: op['x-required-capability'],
       });
@@ -115,6 +119,28 @@ export function resolveSchema(doc: OpenApiDocument, schema: Schema): Schema {
     );
   }
   return current;
+}
+
+/**
+ * A body as the document shows it: the operation's own example, or one built from the examples
+ * of the schema's properties (all of them, optional ones too).
+ */
+export function documentedBody(doc: OpenApiDocument, op: Operation): unknown {
+  if (op.bodyExample !== undefined) return op.bodyExample;
+  if (!op.body) return undefined;
+  return exampleOf(doc, op.body, 0);
+}
+
+function exampleOf(doc: OpenApiDocument, raw: Schema, depth: number): unknown {
+  const s = resolveSchema(doc, raw);
+  if (s.example !== undefined) return s.example;
+  if (s.enum) return s.enum[0];
+  if (depth > 8) return undefined;
+  if (s.properties) {
+    return Object.fromEntries(Object.entries(s.properties).map(([name, property]) => [name, exampleOf(doc, property, depth + 1)]));
+  }
+  if (s.items) return [exampleOf(doc, s.items, depth + 1)];
+  return undefined;
 }
 
 /** Fills a path template: `/a/{sid}/b` with `{sid: 'x y'}` gives `/a/x%20y/b`. */

@@ -11,6 +11,8 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 1200,
       authFailureLimitPerMinute: 60,
       metricsToken: undefined,
+      databaseStatementTimeoutMs: 15_000,
+      databaseLockTimeoutMs: 5_000,
       eventRetentionHours: 168,
     });
   });
@@ -26,6 +28,8 @@ describe('loadConfig', () => {
     [{ WA_PROVIDER: 'other' }, 'WA_PROVIDER'],
     [{ SESSION_ENCRYPTION_KEY: 'short' }, 'SESSION_ENCRYPTION_KEY'],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE'],
+    [{ DB_STATEMENT_TIMEOUT_MS: '1.5' }, 'DB_STATEMENT_TIMEOUT_MS'],
+    [{ DB_LOCK_TIMEOUT_MS: 'soon' }, 'DB_LOCK_TIMEOUT_MS'],
     [{ EVENT_RETENTION_HOURS: '0' }, 'EVENT_RETENTION_HOURS'],
     [{ EVENT_RETENTION_HOURS: '1.5' }, 'EVENT_RETENTION_HOURS'],
   ])('names the bad variable in %j', (env, variable) => {

@@ -1,4 +1,5 @@
-import { chatJidOf } from '../../src/chats/chat-id';
+import fc from 'fast-check';
+import { CHAT_ID_SCHEMA, chatJidOf } from '../../src/chats/chat-id';
 import { furtherStatus } from '../../src/domain/message-status';
 import { messageIdOf } from '../../src/messages/message-id';
 import { isSessionId } from '../../src/sessions/session-id';
@@ -23,6 +24,25 @@ describe('ids', () => {
     expect(chatTypeOf('123456789012345@lid')).toBe('direct');
     expect(isUserJid('123456789012345@lid')).toBe(true);
     expect(isUserJid('120363025246125888@g.us')).toBe(false);
+  });
+
+  it('documents the chat ids it accepts: the pattern and bounds of `cid` agree with the check', () => {
+    const documented = new RegExp(CHAT_ID_SCHEMA.pattern);
+    const digits = (max: number) => fc.stringMatching(new RegExp(`^[0-9]{0,${max}}$`));
+    const jidLike = fc
+      .tuple(digits(26), fc.constantFrom('', '-'), digits(26), fc.constantFrom('@s.whatsapp.net', '@g.us', '@lid', '@c.us', '@broadcast', ''))
+      .map(([a, dash, b, server]) => `${a}${dash}${dash ? b : ''}${server}`);
+    fc.assert(
+      fc.property(fc.oneof(jidLike, fc.string({ maxLength: 60 })), (cid) => {
+        const accepted = chatJidOf(cid) !== null;
+        expect([cid, documented.test(cid)]).toEqual([cid, accepted]);
+        if (accepted) expect(cid.length).toBeGreaterThanOrEqual(CHAT_ID_SCHEMA.minLength);
+        if (accepted) expect(cid.length).toBeLessThanOrEqual(CHAT_ID_SCHEMA.maxLength);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(chatJidOf(`${'9'.repeat(24)}-${'9'.repeat(24)}@g.us`)).not.toBeNull();
+    expect(chatJidOf('0@lid')).not.toBeNull();
   });
 
   it('reads message ids', () => {

@@ -44,7 +44,7 @@ describe('ingestion plan', () => {
     expect(steps[1]).toMatchObject({ deletedChats: [A], messages: [{ id: 'm3' }] });
   });
 
-  it('folds receipts, edits and revokes into an upsert of the same step, and an upsert replaces earlier changes', () => {
+  it('folds receipts, edits and revokes into an upsert of the same step; an upsert replaces earlier changes but not a further status', () => {
     const [step, ...rest] = plan([
       { type: 'message.status', chatId: A, messageId: 'm1', status: 'played' },
       { type: 'message.edit', chatId: A, messageId: 'm1', text: 'lost' },
@@ -58,7 +58,7 @@ describe('ingestion plan', () => {
     expect(rest).toEqual([]);
     expect(step.messageChanges).toEqual([]);
     expect(step.messages).toEqual([
-      expect.objectContaining({ id: 'm1', status: 'read', text: 't-m1-1', rawJson: '{"a":1}' }),
+      expect.objectContaining({ id: 'm1', status: 'played', text: 't-m1-1', rawJson: '{"a":1}' }),
       expect.objectContaining({ id: 'm2', status: 'sent', text: null, rawJson: null }),
     ]);
   });

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsString, Length, Matches } from 'class-validator';
+import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, Matches } from 'class-validator';
+import { StoredText } from '../../common/validation/stored-text';
 import { CAPABILITIES, Capability } from '../capability';
 
 export class CreateApiKeyDto {
@@ -7,8 +8,7 @@ export class CreateApiKeyDto {
    * A label that says what the key is for.
    * @example "nightly export"
    */
-  @IsString()
-  @Length(1, 100)
+  @StoredText({ min: 1, max: 100 })
   @Matches(/\S/, { message: 'must not be blank' })
   name!: string;
 

@@ -4,7 +4,7 @@ import { Logger } from 'pino';
 import { RequestWithId } from '../http/request-id.middleware';
 import { LOGGER } from '../logging/logging.module';
 import { AppError, ErrorCode } from './app-error';
-import { isDatabaseUnavailable } from './database-errors';
+import { databaseRefusedValue, isDatabaseUnavailable } from './database-errors';
 import { envelope } from './envelope';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -44,6 +44,12 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn({ err: exception }, 'database unavailable');
       return new AppError('unavailable', 'database unavailable', {}, { 'Retry-After': '5' });
+    }
+    const refused = databaseRefusedValue(exception);
+    if (refused) {
+      // Logged: the value got past validation, which is a gap to close.
+      this.logger.warn({ err: exception, method: req.method, url: req.originalUrl }, 'database refused a value');
+      return new AppError('validation_error', refused);
     }
     const bodyParserError = this.fromBodyParser(exception);
     if (bodyParserError) return bodyParserError;

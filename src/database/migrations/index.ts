@@ -3,6 +3,7 @@ import { CreateSessionsChatsMessages1764000000001 } from './1764000000001-create
 import { CreateSessionAuth1764000000002 } from './1764000000002-create-session-auth';
 import { CreateIdempotencyKeys1764000000003 } from './1764000000003-create-idempotency-keys';
 import { CreateEventsWebhooks1764000000020 } from './1764000000020-create-events-webhooks';
+import { DeletesInBackground1764000000110 } from './1764000000110-deletes-in-background';
 import { EventLogHorizonPerOrg1764000000130 } from './1764000000130-event-log-horizon-per-org';
 
 /** Every migration, in order. Listed explicitly so the build and the tests load the same set. */
@@ -12,5 +13,6 @@ export const MIGRATIONS = [
   CreateSessionAuth1764000000002,
   CreateIdempotencyKeys1764000000003,
   CreateEventsWebhooks1764000000020,
+  DeletesInBackground1764000000110,
   EventLogHorizonPerOrg1764000000130,
 ];

@@ -26,7 +26,8 @@ import { BAILEYS_TUNING, BaileysTuning } from './baileys-tuning';
 import { toNumber } from './baileys-values';
 import { CredentialsUnreadableError } from './session-auth-cipher';
 import { SessionAuth, SessionAuthService } from './session-auth.service';
-import { EventOrigin, SessionWriteQueue } from './session-write-queue';
+import { EncryptionKeyUnavailableError } from './session-encryption-key.service';
+import { EventOrigin, SessionWriteQueue, WriteQueueBudget } from './session-write-queue';
 
 /** Sent texts kept per session for WhatsApp's resend requests and to recognise their echo. */
 const MAX_SENT_REMEMBERED = 1_000;
@@ -74,6 +75,8 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
   private readonly connections = new Map<string, Connection>();
   /** Per session, and outliving a connection, so that events stay in order across reconnects. */
   private readonly queues = new Map<string, SessionWriteQueue>();
+  /** Bounds what all sessions' queues hold together while the database is away. */
+  private readonly budget: WriteQueueBudget;
 
   constructor(
     private readonly sockets: BaileysSocketFactory,
@@ -84,6 +87,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     super();
+    this.budget = new WriteQueueBudget(tuning.maxQueuedEvents);
   }
 
   /**
@@ -206,17 +210,30 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     }
   }
 
-  /** Closes every connection and gives queued events a moment to reach the database. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.connections.keys()].map((sessionId) => this.disconnect(sessionId)));
+  /**
+   * Closes every connection (status `disconnected`) and gives the events still queued, of every
+   * session at once, up to `timeoutMs` to reach the database; what is left then is given up.
+   */
+  async closeAll(timeoutMs: number): Promise<void> {
+    const connections = [...this.connections.values()];
+    for (const connection of connections) {
+      this.stop(connection);
+      this.setStatus(connection, 'disconnected');
+    }
+    await Promise.all(connections.map((connection) => connection.auth?.close() ?? Promise.resolve()));
+    await Promise.all([...this.queues.values()].map((queue) => queue.drain(timeoutMs)));
     for (const queue of this.queues.values()) queue.close('shutdown');
     this.queues.clear();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.closeAll(this.tuning.drainTimeoutMs);
   }
 
   private queueOf(sessionId: string): SessionWriteQueue {
     let queue = this.queues.get(sessionId);
     if (!queue) {
-      queue = new SessionWriteQueue(sessionId, this.sink, this.tuning, this.clock, this.logger.child({ component: 'baileys' }));
+      queue = new SessionWriteQueue(sessionId, this.sink, this.tuning, this.clock, this.logger.child({ component: 'baileys' }), this.budget);
       this.queues.set(sessionId, queue);
     }
     return queue;
@@ -258,6 +275,11 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
       if (connection.stopped) return;
       if (error instanceof CredentialsUnreadableError) {
         connection.logger.error({ err: error }, 'stored WhatsApp credentials cannot be read; the session is failed');
+        this.halt(connection, 'failed');
+        return;
+      }
+      if (error instanceof EncryptionKeyUnavailableError) {
+        connection.logger.error({ err: error }, `no encryption key for WhatsApp credentials; the session is failed: ${error.message}`);
         this.halt(connection, 'failed');
         return;
       }
