@@ -61,7 +61,7 @@ const READ = `
     SELECT coalesce($2::xid8, h.xid, '0'::xid8) AS xid, coalesce($3::bigint, h.seq, 0) AS seq
       FROM (SELECT 1) one LEFT JOIN event_log_horizon h ON h.org_id = $1
   ), scanned AS MATERIALIZED (
-    SELECT e.xid, e.seq, e.type, e.session_id
+    SELECT e.xid, e.seq, e.type, e.session_id, e.payload
       FROM events e
      WHERE e.org_id = $1
        AND (e.xid, e.seq) > ((SELECT xid FROM start), (SELECT seq FROM start))
@@ -69,7 +69,7 @@ const READ = `
      ORDER BY e.xid, e.seq
      LIMIT $4
   ), matched AS (
-    SELECT xid, seq, type, session_id FROM scanned
+    SELECT xid, seq, type, session_id, payload FROM scanned
      WHERE ($6::text[] IS NULL OR type = ANY ($6::text[])) AND ($7::text IS NULL OR session_id = $7::text)
      ORDER BY xid, seq
      LIMIT $5
@@ -83,10 +83,9 @@ const READ = `
          EXISTS (SELECT 1 FROM events p WHERE p.org_id = $1 AND p.xid >= pg_snapshot_xmin(pg_current_snapshot())) AS pending,
          (SELECT count(*)::int FROM scanned) AS scanned,
          (SELECT xid::text FROM last) AS last_xid, (SELECT seq::text FROM last) AS last_seq,
-         m.xid::text AS xid, m.seq::text AS seq, m.type, m.session_id, e.payload
+         m.xid::text AS xid, m.seq::text AS seq, m.type, m.session_id, m.payload
     FROM start s
     LEFT JOIN matched m ON true
-    LEFT JOIN events e ON e.org_id = $1 AND e.xid = m.xid AND e.seq = m.seq
    ORDER BY m.xid, m.seq`;
 
 const GONE = `

@@ -52,10 +52,15 @@ export class EventFeedService implements OnModuleInit, BeforeApplicationShutdown
     this.unsubscribe = this.notifications.subscribe((orgId) => this.waiters.wake(orgId));
   }
 
-  /** Long-polls answer at once when the process stops, so that they do not hold the shutdown. */
   beforeApplicationShutdown(): void {
+    this.beginShutdown();
+  }
+
+  /** Long-polls answer at once (what they have: an empty page) rather than hold the shutdown. */
+  beginShutdown(): void {
     this.stopping = true;
     this.unsubscribe?.();
+    this.unsubscribe = null;
     this.waiters.wake('*');
   }
 

@@ -134,12 +134,26 @@ export class EventStreamService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   onModuleDestroy(): void {
-    this.stop();
+    this.beginShutdown();
   }
 
-  /** Open streams never end by themselves: end them, or the server would wait for them forever. */
   beforeApplicationShutdown(): void {
-    this.stop();
+    this.beginShutdown();
+  }
+
+  /**
+   * Ends every open stream and refuses new ones. Streams never end by themselves: the server,
+   * which waits for its requests when it stops, would wait for them until the grace runs out.
+   */
+  beginShutdown(): void {
+    this.stopping = true;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    for (const org of this.orgs.values()) {
+      if (org.soon) clearTimeout(org.soon);
+      for (const stream of org.streams) this.close(stream, 'server shutting down');
+    }
   }
 
   /** How many streams are open on this replica. */
@@ -198,17 +212,6 @@ export class EventStreamService implements OnApplicationBootstrap, OnModuleDestr
     res.flushHeaders();
     res.socket?.setNoDelay(true);
     this.readOrg(org);
-  }
-
-  private stop(): void {
-    this.stopping = true;
-    this.unsubscribe?.();
-    this.unsubscribe = null;
-    for (const timer of this.timers.splice(0)) clearInterval(timer);
-    for (const org of this.orgs.values()) {
-      if (org.soon) clearTimeout(org.soon);
-      for (const stream of org.streams) this.close(stream, 'server shutting down');
-    }
   }
 
   private remove(stream: OpenStream): void {

@@ -5,6 +5,7 @@ import { createApp } from '../../src/app.factory';
 import { AppModule } from '../../src/app.module';
 import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
 import { createLogger } from '../../src/common/logging/logger';
+import { drainForShutdown } from '../../src/shutdown';
 import { EventStreamOptions, EventStreamService } from '../../src/events/event-stream.service';
 import { encodeEventCursor } from '../../src/events/event-position';
 import { EventWriter, messageCreated, record, storedPayloads, untilVisible } from '../support/event-log';
@@ -307,5 +308,29 @@ describe('event stream capacity', () => {
     await t.close();
     await Promise.all(clients.map((c) => c.whenEnded(5000)));
     expect(clients.every((c) => c.comments.includes('closed: server shutting down'))).toBe(true);
+  });
+});
+
+describe('event stream at shutdown', () => {
+  it('ends open streams and answers long-polls as soon as the graceful shutdown begins', async () => {
+    const t = await startStreamApp({});
+    try {
+      const base = await listen(t);
+      const key = await createKey(t, uniqueOrg('sse-shutdown'), ['read']);
+      const stream = await SseClient.open(base, '/api/v1/events/stream', { authorization: `Bearer ${key}` });
+      const start = (await request(base).get('/api/v1/events').set(...auth(key))).body.nextCursor as string;
+      const poll = request(base).get('/api/v1/events').query({ after: start, wait: 30 }).set(...auth(key)).then((r) => r);
+      await sleep(200);
+      const began = Date.now();
+      await drainForShutdown(t.app);
+      const drainMs = Date.now() - began;
+      await stream.whenEnded(1000);
+      expect(stream.comments).toContain('closed: server shutting down');
+      expect((await poll).body).toEqual({ data: [], nextCursor: start });
+      // Nothing was left for the drain to wait for (it would wait up to 7.5 s).
+      expect(drainMs).toBeLessThan(3000);
+    } finally {
+      await t.close();
+    }
   });
 });
