@@ -184,7 +184,9 @@ export class EventStreamService implements OnApplicationBootstrap, OnModuleDestr
     const credential = `${caller.kind}:${caller.orgId}:${caller.subject}`;
     const open = this.perCredential.get(credential) ?? 0;
     if (open >= MAX_STREAMS_PER_CREDENTIAL) throw tooManyStreams();
-    if (this.stopping || res.destroyed) throw new UnavailableError('shutting down');
+    if (this.stopping) throw new UnavailableError('shutting down');
+    // The client went away while its cursor was checked.
+    if (res.destroyed) return;
     this.perCredential.set(credential, open + 1);
     const stream: OpenStream = {
       caller,
