@@ -4,7 +4,7 @@ import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthenticationService } from './authentication.service';
 import { CapabilityGuard } from './capability.guard';
-import { JwtLoginService } from './jwt/jwt-login.service';
+import { JwtStrategy } from './jwt/jwt.strategy';
 import { RateLimitService } from './rate-limit/rate-limit.service';
 import { RequestAuthenticator } from './request-authenticator';
 
@@ -13,7 +13,7 @@ import { RequestAuthenticator } from './request-authenticator';
   imports: [ApiKeysModule],
   controllers: [ApiKeysController],
   providers: [
-    JwtLoginService,
+    JwtStrategy,
     AuthenticationService,
     RateLimitService,
     RequestAuthenticator,

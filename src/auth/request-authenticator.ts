@@ -38,7 +38,7 @@ export class RequestAuthenticator {
     const token = bearerToken(request.headers.authorization);
     // An IP past its failure limit is only let through on credentials already in memory: its
     // failed attempts cost no database query and no JWKS fetch.
-    const caller = token ? await this.authentication.authenticate(token, this.limits.isBlocked(ip)) : null;
+    const caller = token ? await this.authentication.authenticate(request, token, this.limits.isBlocked(ip)) : null;
     if (caller) return caller;
     this.limits.recordFailure(ip);
     throw new UnauthorizedError();

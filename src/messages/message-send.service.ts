@@ -7,6 +7,7 @@ import { ChatsRepository } from '../chats/chats.repository';
 import { ConflictError, ValidationError } from '../common/errors/app-error';
 import { LOGGER } from '../common/logging/logging.module';
 import { EventLogRepository } from '../events/event-log.repository';
+import { sleep, withTimeout } from '../common/time';
 import { MetricsService } from '../metrics/metrics.service';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
@@ -39,8 +40,6 @@ interface Send {
   chatJid: string;
   message: OutgoingText;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * Sending: the message is stored as `pending` (with its chat, and the `Idempotency-Key`'s first
@@ -111,10 +110,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
   /** Resolves once every send answered so far has its outcome recorded, or after `timeoutMs`. */
   async drain(timeoutMs: number): Promise<void> {
     if (this.inFlight.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([Promise.all(this.inFlight), timeout]);
-    clearTimeout(timer);
+    await withTimeout(Promise.all(this.inFlight), timeoutMs, () => undefined);
   }
 
   /** Stores the `pending` message (and its chat, when new) with their events. */

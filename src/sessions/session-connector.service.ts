@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { Logger } from 'pino';
 import { LOGGER } from '../common/logging/logging.module';
+import { sleep } from '../common/time';
 import { AppConfig, ProviderName } from '../config/app-config';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
 import { ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
@@ -25,8 +26,8 @@ const RECONNECT_PAGE = 500;
  */
 @Injectable()
 export class SessionConnectorService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private stopping = false;
-  private wake: (() => void) | null = null;
+  /** Aborted on shutdown: the reconnects stop, a pause between them ends at once. */
+  private readonly stopping = new AbortController();
   private reconnecting: Promise<void> | null = null;
 
   constructor(
@@ -69,8 +70,7 @@ export class SessionConnectorService implements OnApplicationBootstrap, BeforeAp
 
   /** Connects no more sessions; resolves once the reconnect loop has stopped. */
   async stopReconnecting(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
+    this.stopping.abort();
     await this.reconnecting;
   }
 
@@ -86,13 +86,13 @@ export class SessionConnectorService implements OnApplicationBootstrap, BeforeAp
     for (;;) {
       const page = await this.repository.listConnectable(name, RECONNECT_PAGE, after);
       for (const session of page) {
-        if (this.stopping) return;
+        if (this.stopping.signal.aborted) return;
         if (!(await this.ownership.claim(session.id))) {
           heldElsewhere += 1;
           continue;
         }
-        if (connected > 0) await this.pause(RECONNECT_STAGGER_MS);
-        if (this.stopping) return;
+        if (connected > 0) await sleep(RECONNECT_STAGGER_MS, this.stopping.signal);
+        if (this.stopping.signal.aborted) return;
         await this.connect(provider, session);
         connected += 1;
       }
@@ -100,16 +100,5 @@ export class SessionConnectorService implements OnApplicationBootstrap, BeforeAp
       after = page[page.length - 1].id;
     }
     this.logger.info({ provider: name, connected, heldElsewhere }, 'reconnected sessions at start');
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
   }
 }

@@ -4,6 +4,7 @@ import { ulid } from 'ulid';
 import { ConflictError } from '../common/errors/app-error';
 import { LOGGER } from '../common/logging/logging.module';
 import { Page, toPage } from '../common/pagination/page';
+import { withTimeout } from '../common/time';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
 import { PairingCodeDto, SessionQrDto } from './pairing.dto';
 import { SessionConnectorService } from './session-connector.service';
@@ -102,17 +103,13 @@ export class SessionsService {
   }
 
   private async logoutBestEffort(session: SessionEntity): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
     try {
       const logout = this.providers.get(session.provider).logout(session.id);
-      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), LOGOUT_TIMEOUT_MS)));
-      if ((await Promise.race([logout, timeout])) === 'timeout') {
+      if ((await withTimeout(logout, LOGOUT_TIMEOUT_MS, () => 'timeout' as const)) === 'timeout') {
         this.logger.warn({ sessionId: session.id }, 'logout did not finish in time; deleting the session anyway');
       }
     } catch (error) {
       this.logger.warn({ err: error, sessionId: session.id }, 'logout failed; deleting the session anyway');
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -4,9 +4,10 @@ import { Logger } from 'pino';
 import { ConflictError, UnavailableError } from '../../common/errors/app-error';
 import { requestContext } from '../../common/logging/logger';
 import { LOGGER } from '../../common/logging/logging.module';
+import { timedOut, withTimeout } from '../../common/time';
 import { GatewayEvent, SessionStatus } from '../../domain/gateway-events';
 import { ChatStateChange, OutgoingText, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
-import { BaileysClock, withTimeout } from './baileys-clock';
+import { BaileysClock } from './baileys-clock';
 import {
   MappingContext,
   mapChatsDelete,
@@ -138,7 +139,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
       const wasConnected = connection.status === 'connected';
       this.stop(connection, false);
       if (socket && wasConnected) {
-        await withTimeout(this.clock, socket.logout(), this.tuning.logoutTimeoutMs, () => new Error('logout timed out')).catch(
+        await withTimeout(socket.logout(), this.tuning.logoutTimeoutMs, timedOut('logout timed out'), this.clock).catch(
           (error: unknown) => connection.logger.warn({ err: error }, 'WhatsApp logout did not complete'),
         );
       }
@@ -182,10 +183,10 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     if (!connection || !socket) throw new ConflictError('session is not connected');
     remember(connection.sent, message.id, message.text, MAX_SENT_REMEMBERED);
     await withTimeout(
-      this.clock,
       socket.sendMessage(chatJid, { text: message.text }, { messageId: message.id }),
       this.tuning.sendTimeoutMs,
-      () => new Error(`WhatsApp did not accept the message within ${this.tuning.sendTimeoutMs} ms`),
+      timedOut(`WhatsApp did not accept the message within ${this.tuning.sendTimeoutMs} ms`),
+      this.clock,
     );
   }
 
@@ -203,7 +204,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     if (change.mutedUntil !== undefined) modifications.push({ mute: change.mutedUntil });
     for (const modification of modifications) {
       try {
-        await withTimeout(this.clock, socket.chatModify(modification, chatJid), this.tuning.sendTimeoutMs, () => new Error('timed out'));
+        await withTimeout(socket.chatModify(modification, chatJid), this.tuning.sendTimeoutMs, timedOut('timed out'), this.clock);
       } catch (error) {
         connection.logger.warn({ err: error, chatJid, modification: Object.keys(modification)[0] }, 'could not apply a chat change to WhatsApp');
       }

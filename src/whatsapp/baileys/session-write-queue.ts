@@ -2,7 +2,8 @@ import { Logger } from 'pino';
 import { AppError } from '../../common/errors/app-error';
 import { isDatabaseUnavailable } from '../../common/errors/database-errors';
 import { GatewayEvent } from '../../domain/gateway-events';
-import { BaileysClock, InterruptibleSleep } from './baileys-clock';
+import { sleep, withTimeout } from '../../common/time';
+import { BaileysClock } from './baileys-clock';
 import { IngestionSink } from '../ingestion-sink';
 import { backoffDelay } from './baileys-reconnect-policy';
 import { BaileysTuning } from './baileys-tuning';
@@ -130,7 +131,8 @@ export class SessionWriteQueue {
   private givenUp = { history: 0, live: 0 };
   private lingerTimer: unknown = null;
   private idleWaiters: (() => void)[] = [];
-  private readonly sleeper: InterruptibleSleep;
+  /** Aborted by `close`: a backoff in progress ends at once. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly sessionId: string,
@@ -140,7 +142,6 @@ export class SessionWriteQueue {
     private readonly logger: Logger,
     private readonly budget = new WriteQueueBudget(tuning.maxQueuedEvents),
   ) {
-    this.sleeper = new InterruptibleSleep(clock);
     budget.join(this);
   }
 
@@ -173,16 +174,8 @@ export class SessionWriteQueue {
   /** Resolves once everything queued so far is written or given up, or after `timeoutMs`. */
   async drain(timeoutMs: number): Promise<boolean> {
     if (this.size === 0) return true;
-    let timer: unknown = null;
     const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = this.clock.setTimeout(() => resolve(false), timeoutMs);
-    });
-    try {
-      return await Promise.race([idle, timeout]);
-    } finally {
-      this.clock.clearTimeout(timer);
-    }
+    return withTimeout(idle, timeoutMs, () => false, this.clock);
   }
 
   /**
@@ -202,7 +195,7 @@ export class SessionWriteQueue {
     this.pending.length = 0;
     this.count(-this.pendingCount);
     this.budget.leave(this);
-    this.sleeper.wakeAll();
+    this.closing.abort();
     this.notifyIdle();
   }
 
@@ -326,7 +319,7 @@ export class SessionWriteQueue {
           { err: error, sessionId: this.sessionId, events: events.length, attempt: attempt + 1, retryInMs: delay },
           'could not write events; retrying',
         );
-        await this.sleeper.sleep(delay);
+        await sleep(delay, this.closing.signal, this.clock);
       }
     }
     return null;
