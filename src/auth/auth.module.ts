@@ -19,6 +19,6 @@ import { RequestAuthenticator } from './request-authenticator';
     RequestAuthenticator,
     { provide: APP_GUARD, useClass: CapabilityGuard },
   ],
-  exports: [ApiKeysModule, RequestAuthenticator, AuthenticationService],
+  exports: [ApiKeysModule, RequestAuthenticator],
 })
 export class AuthModule {}

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Response } from 'express';
 import { Logger } from 'pino';
-import { AuthenticationService } from '../auth/authentication.service';
+import { ApiKeysService } from '../auth/api-keys/api-keys.service';
 import { Caller } from '../auth/caller.decorator';
 import { AppError, UnavailableError } from '../common/errors/app-error';
 import { LOGGER } from '../common/logging/logging.module';
@@ -116,7 +116,7 @@ export class EventStreamService implements OnApplicationBootstrap, OnModuleDestr
   constructor(
     private readonly repository: EventFeedRepository,
     private readonly notifications: EventNotifications,
-    private readonly authentication: AuthenticationService,
+    private readonly apiKeys: ApiKeysService,
     @Inject(EVENT_STREAM_OPTIONS) private readonly options: EventStreamOptions,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -335,7 +335,8 @@ export class EventStreamService implements OnApplicationBootstrap, OnModuleDestr
         }
       }
       for (const [token, streams] of byKey) {
-        const caller = await this.authentication.authenticate(token).catch(() => undefined);
+        // The guard's own check of an API key (a cached lookup; the database every few seconds).
+        const caller = await this.apiKeys.authenticate(token).catch(() => undefined);
         if (caller === null) for (const stream of streams) this.close(stream, 'credential revoked');
       }
     } finally {

@@ -1,3 +1,5 @@
+import { sleep } from '../common/time';
+
 /** A reader waiting for its organization's log to grow. */
 export interface Waiter {
   /** Resolves when woken, after `ms`, or when `signal` aborts, whichever comes first. */
@@ -14,12 +16,8 @@ export class EventWaiters {
   private readonly byOrg = new Map<string, Set<() => void>>();
 
   arm(orgId: string): Waiter {
-    let woken = false;
-    let resolve: (() => void) | null = null;
-    const wake = (): void => {
-      woken = true;
-      resolve?.();
-    };
+    const woken = new AbortController();
+    const wake = (): void => woken.abort();
     let set = this.byOrg.get(orgId);
     if (!set) {
       set = new Set();
@@ -34,19 +32,10 @@ export class EventWaiters {
     };
     return {
       cancel,
-      wait: (ms, signal) =>
-        new Promise<void>((done) => {
-          const finish = (): void => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', finish);
-            cancel();
-            done();
-          };
-          const timer = setTimeout(finish, ms);
-          signal.addEventListener('abort', finish);
-          resolve = finish;
-          if (woken || signal.aborted) finish();
-        }),
+      wait: async (ms, signal) => {
+        await sleep(ms, AbortSignal.any([signal, woken.signal]));
+        cancel();
+      },
     };
   }
 
