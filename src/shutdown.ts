@@ -1,4 +1,6 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
+import { EventFeedService } from './events/event-feed.service';
+import { EventStreamService } from './events/event-stream.service';
 import { HealthService } from './health/health.service';
 import { MessageSendService } from './messages/message-send.service';
 import { SessionConnectorService } from './sessions/session-connector.service';
@@ -34,6 +36,9 @@ export async function drainForShutdown(app: NestExpressApplication, graceMs = SH
   const server = app.getHttpServer();
 
   app.get(HealthService).beginShutdown();
+  // Event streams and long-polls would otherwise wait for events until the grace runs out.
+  app.get(EventStreamService).beginShutdown();
+  app.get(EventFeedService).beginShutdown();
   const requestsDone = new Promise<void>((resolve) => server.close(() => resolve()));
   // A keep-alive connection whose request is done would otherwise stay open until its idle timeout.
   const closeIdle = setInterval(() => server.closeIdleConnections(), 100);

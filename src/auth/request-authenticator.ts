@@ -10,6 +10,11 @@ const CHECKED = Symbol('credential checked');
 
 type CheckedRequest = AuthenticatedRequest & { [CHECKED]?: Promise<Caller> };
 
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header ? BEARER.exec(header)?.[1] : undefined;
+}
+
 /**
  * The credential step of the guard: the caller of a request's bearer token, or 401 (429 past
  * the client IP's failure limit). It may run before the body is read (routes that take large
@@ -30,8 +35,7 @@ export class RequestAuthenticator {
 
   private async check(request: AuthenticatedRequest): Promise<Caller> {
     const ip = request.ip ?? request.socket.remoteAddress ?? 'unknown';
-    const header = request.headers.authorization;
-    const token = header ? BEARER.exec(header)?.[1] : undefined;
+    const token = bearerToken(request.headers.authorization);
     // An IP past its failure limit is only let through on credentials already in memory: its
     // failed attempts cost no database query and no JWKS fetch.
     const caller = token ? await this.authentication.authenticate(request, token, this.limits.isBlocked(ip)) : null;

@@ -36,6 +36,8 @@ export class AppConfig {
   /** Express `trust proxy`: which proxies' `X-Forwarded-For` names the client IP. */
   trustProxy!: boolean | number | string;
   logLevel!: LogLevel;
+  /** How long events are kept in the event log before they are pruned. */
+  eventRetentionHours!: number;
   /** Lets webhooks call loopback, private and other non-public addresses (on-premise receivers, tests). */
   webhookAllowPrivateUrls!: boolean;
   /** How long a webhook receiver has to answer 2xx. */
@@ -155,6 +157,7 @@ export function loadConfig(env: Env): AppConfig {
   config.authFailureLimitPerMinute = int(env, 'AUTH_FAILURE_LIMIT_PER_MINUTE', 60, 0, 10_000_000);
   config.metricsToken = str(env, 'METRICS_TOKEN');
   config.trustProxy = trustProxy(env);
+  config.eventRetentionHours = int(env, 'EVENT_RETENTION_HOURS', 168, 1, 87_600);
   config.logLevel = oneOf(
     env,
     'LOG_LEVEL',

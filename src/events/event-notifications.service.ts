@@ -55,7 +55,7 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
     try {
       await client.connect();
       await client.query(`LISTEN ${EVENTS_CHANNEL}`);
-      // Shut down while connecting: nobody would close this connection, and it would hold the process.
+      // The app may have stopped while this connection was being made: nothing would end it.
       if (this.stopped) {
         client.removeAllListeners('end');
         await client.end();

@@ -52,6 +52,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly events = new Counter({
+    name: 'gateway_events_total',
+    help: 'Events written to the event log, by type (counted when written: a transaction rolled back afterwards still counts)',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
   constructor(@InjectDataSource() dataSource: DataSource) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
@@ -94,5 +101,11 @@ export class MetricsService {
 
   recordSend(outcome: 'sent' | 'failed'): void {
     this.sends.inc({ outcome });
+  }
+
+  recordEvents(types: readonly string[]): void {
+    const counts = new Map<string, number>();
+    for (const type of types) counts.set(type, (counts.get(type) ?? 0) + 1);
+    for (const [type, count] of counts) this.events.inc({ type }, count);
   }
 }

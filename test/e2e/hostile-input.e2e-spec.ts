@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { encodeCursor } from '../../src/common/pagination/cursor';
 import { MessageSendService } from '../../src/messages/message-send.service';
 import { ConnectorServer } from '../support/connector-server';
+import { answerEventStreamsAtTheirHead } from '../support/event-stream';
 import {
   documentedBody,
   fetchOpenApi,
@@ -11,6 +12,7 @@ import {
   OpenApiDocument,
   Operation,
   operationsOf,
+  Parameter,
   resolveSchema,
   Schema,
 } from '../support/openapi-operations';
@@ -33,6 +35,9 @@ const RANDOM_ROUTE_RUNS = 60;
 const SEED = process.env.HOSTILE_SEED ? Number(process.env.HOSTILE_SEED) : (Math.random() * 0x7fffffff) | 0;
 if (!Number.isSafeInteger(SEED)) throw new Error(`HOSTILE_SEED must be an integer, not ${process.env.HOSTILE_SEED}`);
 fc.configureGlobal({ seed: SEED });
+
+// The event stream never ends by itself: its head is the answer checked.
+answerEventStreamsAtTheirHead();
 
 // ---------------------------------------------------------------- hostile values
 
@@ -452,12 +457,15 @@ function cursorArb(real: string[]): fc.Arbitrary<string> {
   );
 }
 
+/** A valid long-poll `wait` would hold its request that many seconds: generate only 0 (bad waits still come as junk). */
+const validQuerySchema = (p: Parameter): Schema => (p.name === 'wait' ? { ...p.schema, maximum: 0 } : (p.schema ?? {}));
+
 function queryArb(doc: OpenApiDocument, op: Operation, cursors: string[]): fc.Arbitrary<[string, string][]> {
   const known = op.parameters.filter((p) => p.in === 'query');
   const perParam = known.map((p) =>
     fc.option(
       fc.oneof(
-        { weight: 3, arbitrary: validFromSchema(doc, p.schema ?? {}, 0).map((v) => [[p.name, String(v)]] as [string, string][]) },
+        { weight: 3, arbitrary: validFromSchema(doc, validQuerySchema(p), 0).map((v) => [[p.name, String(v)]] as [string, string][]) },
         {
           weight: 3,
           arbitrary: (p.name === 'cursor' ? cursorArb(cursors) : hostileQueryValue).map((v) => [[p.name, v]] as [string, string][]),

@@ -1,6 +1,9 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { ulid } from 'ulid';
+import { encodeEventCursor, LOG_START } from '../../src/events/event-position';
+import { messageCreated, record } from '../support/event-log';
+import { listen, SseClient } from '../support/event-stream';
 import { JwksServer } from '../support/jwks-server';
 import { fetchOpenApi, fillPath, Operation, operationsOf } from '../support/openapi-operations';
 import { seedOrg, SeededOrg } from '../support/org-fixture';
@@ -25,8 +28,13 @@ type Exercise =
    * session (the chat a message is sent to), so they are only crossed together with A's session.
    */
   | { kind: 'resource'; body?: (a: SeededOrg) => unknown; resources?: string[] }
-  /** Lists or creates in the caller's own organization: B sees nothing of A and changes nothing of A's. */
-  | { kind: 'collection'; body?: () => unknown }
+  /**
+   * Lists or creates in the caller's own organization: B sees nothing of A and changes nothing of
+   * A's. `cursorParam` names the query parameter that continues the list (default `cursor`).
+   */
+  | { kind: 'collection'; body?: () => unknown; cursorParam?: string }
+  /** An event stream of the caller's own organization: B receives none of A's events. */
+  | { kind: 'stream' }
   /** Needs no credential and serves no organization's data. */
   | { kind: 'public' };
 
@@ -57,6 +65,8 @@ const MATRIX: Record<string, Exercise> = {
     body: () => ({ type: 'text', text: 'taken over' }),
     resources: ['sid'],
   },
+  'GET /api/v1/events': { kind: 'collection', cursorParam: 'after' },
+  'GET /api/v1/events/stream': { kind: 'stream' },
   'POST /api/v1/webhooks': { kind: 'collection', body: () => ({ url: receiver.url, description: 'b hook', events: ['*'] }) },
   'GET /api/v1/webhooks': { kind: 'collection' },
   'GET /api/v1/webhooks/{id}': { kind: 'resource' },
@@ -204,13 +214,14 @@ describe('tenancy matrix: every operation, org B against org A', () => {
           for (const start of starts) {
             let cursor = start;
             for (let pages = 0; pages < 50; pages++) {
-              const query = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+              const query = cursor ? `&${exercise.cursorParam ?? 'cursor'}=${encodeURIComponent(cursor)}` : '';
               const res = await call(op, `${op.path}?limit=1${query}`, credential.token());
               if (res.status !== 200 && !(start && res.status === 422)) problems.push(`${label}: ${res.status} ${res.text.slice(0, 200)}`);
               const leaks = exposed(res);
               if (leaks.length > 0) problems.push(`${label}${start ? ' from A\'s cursor' : ''}: shows ${leaks.join(', ')}`);
               cursor = res.body?.nextCursor as string | undefined;
-              if (!cursor) break;
+              // The event feed's cursor is never null: it ends with an empty page.
+              if (!cursor || res.body?.data?.length === 0) break;
             }
           }
         } else {
@@ -228,6 +239,40 @@ describe('tenancy matrix: every operation, org B against org A', () => {
     expect(aSessions.body.data.map((s: { id: string }) => s.id)).toEqual([a.sid]);
     const aKeys = await request(t.http).get('/api/v1/api-keys?limit=100').set('Authorization', `Bearer ${a.key}`);
     expect(aKeys.body.data.map((k: { name: string }) => k.name).sort()).toEqual(['a main', 'a spare']);
+    expect(problems).toEqual([]);
+  });
+
+  it('streams B none of A\'s events, from any position, while A\'s own stream gets them', async () => {
+    const streams = operations.filter((o) => MATRIX[o.key]?.kind === 'stream');
+    expect(streams.length).toBeGreaterThan(0);
+    const base = await listen(t);
+    const problems: string[] = [];
+    for (const op of streams) {
+      for (const credential of credentials) {
+        const label = `${op.key} as B (${credential.kind})`;
+        // From the very start of the log (everything retained), and from now on.
+        const fromStart = await SseClient.open(base, `${op.path}?after=${encodeURIComponent(encodeEventCursor(LOG_START))}`, {
+          authorization: `Bearer ${credential.token()}`,
+        });
+        const fromNow = await SseClient.open(base, op.path, { authorization: `Bearer ${credential.token()}` });
+        const aOwn = await SseClient.open(base, op.path, { authorization: `Bearer ${a.key}` });
+        try {
+          for (const client of [fromStart, fromNow, aOwn]) if (client.status !== 200) problems.push(`${label}: ${client.status} ${client.body}`);
+          const marker = `a secret event ${credential.kind}`;
+          await record(t, a.orgId, [messageCreated(marker, a.sid)]);
+          await aOwn.until(() => aOwn.events.some((e) => e.data.includes(marker)), 10_000, 'A\'s event on A\'s stream');
+          // B's streams have had as long as A's, and more: whatever they were sent by now is all they get.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          for (const client of [fromStart, fromNow]) {
+            const text = client.events.map((e) => e.data).join('\n');
+            const leaks = [...secretsOf(a), marker].filter((secret) => text.includes(secret));
+            if (leaks.length > 0) problems.push(`${label}: streams ${leaks.join(', ')}`);
+          }
+        } finally {
+          for (const client of [fromStart, fromNow, aOwn]) client.close();
+        }
+      }
+    }
     expect(problems).toEqual([]);
   });
 

@@ -5,6 +5,7 @@ import { CreateIdempotencyKeys1764000000003 } from './1764000000003-create-idemp
 import { CreateEventsWebhooks1764000000020 } from './1764000000020-create-events-webhooks';
 import { DeletesInBackground1764000000110 } from './1764000000110-deletes-in-background';
 import { WebhookDispatch1764000000120 } from './1764000000120-webhook-dispatch';
+import { EventLogHorizonPerOrg1764000000130 } from './1764000000130-event-log-horizon-per-org';
 
 /** Every migration, in order. Listed explicitly so the build and the tests load the same set. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   CreateEventsWebhooks1764000000020,
   DeletesInBackground1764000000110,
   WebhookDispatch1764000000120,
+  EventLogHorizonPerOrg1764000000130,
 ];
