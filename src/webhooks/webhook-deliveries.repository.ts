@@ -56,7 +56,19 @@ export interface FailedAttempt {
   retryInMs: number;
   giveUpAfterMs: number;
   disableAfterMs: number;
+  /** The webhook's pause after its first, second, … failed round; the last repeats. */
+  pauseScheduleMs: readonly number[];
+  /** The factor applied to the pause (jitter). */
+  pauseJitter: number;
 }
+
+/** Identifies a delivery within a process. */
+export function deliveryKey(d: { orgId: string; webhookId: string; seq: string }): string {
+  return `${d.orgId}\n${d.webhookId}\n${d.seq}`;
+}
+
+/** Whether a webhook's pause is over (or it has none): a failure then starts a new round. */
+const PAUSE_OVER = '(paused_until IS NULL OR paused_until <= now())';
 
 /** Why the gateway disabled a webhook whose receiver kept failing. */
 export const DISABLED_FOR_FAILURES = 'every delivery attempt failed for 24 hours';
@@ -143,13 +155,21 @@ export class WebhookDeliveriesRepository {
    * way is left to finish: its outcome answers the retry.
    */
   async makeDue(orgId: string, webhookId: string, seq: string): Promise<boolean> {
-    const [, affected] = await this.dataSource.query<[unknown, number]>(
-      `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now()
-        WHERE org_id = $1 AND webhook_id = $2 AND seq = $3 AND status <> 'delivered'
-          AND (claimed_until IS NULL OR claimed_until <= now())`,
+    // A retry by hand is also a probe of a paused receiver: the webhook's pause ends with it.
+    const rows = await this.dataSource.query<{ n: number }[]>(
+      `WITH d AS (
+         UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now()
+          WHERE org_id = $1 AND webhook_id = $2 AND seq = $3 AND status <> 'delivered'
+            AND (claimed_until IS NULL OR claimed_until <= now())
+          RETURNING 1
+       ), w AS (
+         UPDATE webhooks SET paused_until = NULL
+          WHERE org_id = $1 AND id = $2 AND paused_until IS NOT NULL AND EXISTS (SELECT 1 FROM d)
+       )
+       SELECT count(*)::int AS n FROM d`,
       [orgId, webhookId, seq],
     );
-    return affected > 0;
+    return rows[0].n > 0;
   }
 
   /**
@@ -173,7 +193,7 @@ export class WebhookDeliveriesRepository {
        ), slots AS (
          SELECT w.org_id, w.id, $1::int - coalesce(b.in_flight, 0) AS free
            FROM webhooks w LEFT JOIN busy b ON b.org_id = w.org_id AND b.webhook_id = w.id
-          WHERE w.enabled ${
+          WHERE w.enabled AND (w.paused_until IS NULL OR w.paused_until <= now()) ${
             only === null
               ? ''
               : 'AND (w.org_id, w.id) IN (SELECT * FROM unnest($7::text[], $8::text[]))'
@@ -229,22 +249,39 @@ export class WebhookDeliveriesRepository {
       .sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
   }
 
-  /** Records a 2xx; false when the claim was lost meanwhile (deleted, or claimed again after its lease). */
-  async recordDelivered(d: ClaimedDelivery, statusCode: number): Promise<boolean> {
-    const rows = await this.dataSource.query<{ n: number }[]>(
-      `WITH d AS (
-         UPDATE webhook_deliveries
-            SET status = 'delivered', delivered_at = now(), last_status_code = $5, last_error = NULL, claimed_until = NULL
-          WHERE org_id = $1 AND webhook_id = $2 AND seq = $3 AND attempts = $4 AND status = 'pending'
-          RETURNING 1
+  /**
+   * Records 2xx answers in one statement; returns the keys (`deliveryKey`) of those recorded (a
+   * claim lost meanwhile, deleted or claimed again after its lease, is not). A webhook with any of
+   * them is no longer failing or paused.
+   */
+  async recordDelivered(delivered: readonly { delivery: ClaimedDelivery; statusCode: number }[]): Promise<Set<string>> {
+    const rows = await this.dataSource.query<{ org_id: string; webhook_id: string; seq: string }[]>(
+      `WITH r AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::int[])
+                AS r(org_id, webhook_id, seq, attempts, status_code)
+       ), d AS (
+         UPDATE webhook_deliveries x
+            SET status = 'delivered', delivered_at = now(), last_status_code = r.status_code, last_error = NULL,
+                claimed_until = NULL
+           FROM r
+          WHERE x.org_id = r.org_id AND x.webhook_id = r.webhook_id AND x.seq = r.seq AND x.attempts = r.attempts
+            AND x.status = 'pending'
+          RETURNING x.org_id, x.webhook_id, x.seq::text AS seq
        ), w AS (
-         UPDATE webhooks SET failing_since = NULL
-          WHERE org_id = $1 AND id = $2 AND failing_since IS NOT NULL AND EXISTS (SELECT 1 FROM d)
+         UPDATE webhooks w SET failing_since = NULL, paused_until = NULL, failed_rounds = 0
+          WHERE (w.org_id, w.id) IN (SELECT org_id, webhook_id FROM d)
+            AND (w.failing_since IS NOT NULL OR w.paused_until IS NOT NULL)
        )
-       SELECT count(*)::int AS n FROM d`,
-      [d.orgId, d.webhookId, d.seq, d.attempts, statusCode],
+       SELECT org_id, webhook_id, seq FROM d`,
+      [
+        delivered.map((x) => x.delivery.orgId),
+        delivered.map((x) => x.delivery.webhookId),
+        delivered.map((x) => x.delivery.seq),
+        delivered.map((x) => x.delivery.attempts),
+        delivered.map((x) => x.statusCode),
+      ],
     );
-    return rows[0].n > 0;
+    return new Set(rows.map((row) => deliveryKey({ orgId: row.org_id, webhookId: row.webhook_id, seq: row.seq })));
   }
 
   /**
@@ -270,6 +307,13 @@ export class WebhookDeliveriesRepository {
        ), u AS (
          UPDATE webhooks
             SET failing_since = coalesce(failing_since, now()),
+                -- The first failure of a round pauses the whole webhook; the others of the round
+                -- (attempts already in flight) find it paused.
+                failed_rounds = failed_rounds + CASE WHEN ${PAUSE_OVER} THEN 1 ELSE 0 END,
+                paused_until = CASE WHEN ${PAUSE_OVER}
+                                    THEN now() + ($13::bigint[])[least(failed_rounds + 1, cardinality($13::bigint[]))]
+                                               * $14::float8 * interval '1 millisecond'
+                                    ELSE paused_until END,
                 enabled = enabled AND NOT cur.disable,
                 disabled_reason = CASE WHEN cur.was_enabled AND cur.disable THEN coalesce($10, $12) ELSE disabled_reason END,
                 updated_at = CASE WHEN cur.was_enabled AND cur.disable THEN greatest(now(), updated_at) ELSE updated_at END
@@ -291,6 +335,8 @@ export class WebhookDeliveriesRepository {
         attempt.disableReason,
         attempt.disableAfterMs,
         DISABLED_FOR_FAILURES,
+        attempt.pauseScheduleMs,
+        attempt.pauseJitter,
       ],
     );
     return rows[0] ?? null;

@@ -3,7 +3,7 @@ import { Logger } from 'pino';
 import { LOGGER } from '../common/logging/logging.module';
 import { AppConfig } from '../config/app-config';
 import { EventNotifications } from '../events/event-notifications.service';
-import { ClaimedDelivery, WebhookDeliveriesRepository, WebhookRef } from './webhook-deliveries.repository';
+import { ClaimedDelivery, deliveryKey, WebhookDeliveriesRepository, WebhookRef } from './webhook-deliveries.repository';
 import { WebhookMetrics } from './webhook-metrics';
 import { WebhookSecretBox } from './webhook-secret-box';
 import { AttemptResult, WebhookSender } from './webhook-sender';
@@ -12,6 +12,16 @@ import { backoffDelayMs, WEBHOOK_TUNING, WebhookTuning } from './webhook-tuning'
 /** A claim outlives its attempt by this much, so that the outcome is recorded before anyone else may claim. */
 const LEASE_MARGIN_MS = 5000;
 const GONE = 410;
+
+/** Most 2xx answers recorded by one statement. */
+const DELIVERED_BATCH = 500;
+
+interface DeliveredAnswer {
+  delivery: ClaimedDelivery;
+  statusCode: number;
+  resolve: (recorded: boolean) => void;
+  reject: (error: unknown) => void;
+}
 
 interface InFlight {
   delivery: ClaimedDelivery;
@@ -25,7 +35,9 @@ interface InFlight {
  * `WEBHOOK_CONCURRENCY` attempts in flight in this process, and a claim never takes more than a
  * webhook's free slots, so a slow receiver only ever holds its own slots. The event log's
  * notifications, and a poll every `pollMs` (retries coming due, notifications lost), look at every
- * webhook; an attempt that ends refills its own webhook only, found by key.
+ * webhook; an attempt that ends refills its own webhook only, found by key. A failed attempt
+ * pauses its whole webhook (5 s, 30 s, 2 min, … by failed round): a receiver that is down is
+ * probed once per pause, and its backlog flows as soon as it answers again.
  */
 @Injectable()
 export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdown {
@@ -41,6 +53,8 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
   private readonly refills = new Map<string, WebhookRef>();
   private stopped = false;
   private stopping: Promise<void> | null = null;
+  private readonly deliveredQueue: DeliveredAnswer[] = [];
+  private flushing: Promise<void> | null = null;
 
   constructor(
     private readonly config: AppConfig,
@@ -190,7 +204,7 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
     // Abandoned at shutdown: `beforeApplicationShutdown` gives it back.
     if (this.abort.signal.aborted) return;
     if (result.error === null) {
-      if (await this.deliveries.recordDelivered(delivery, result.statusCode!)) {
+      if (await this.recordDelivered(delivery, result.statusCode!)) {
         this.metrics.deliveries.inc({ outcome: 'delivered' });
         if (delivery.eventCreatedAt !== null) {
           this.metrics.deliverySeconds.observe(Math.max(0, Date.now() - delivery.eventCreatedAt) / 1000);
@@ -199,6 +213,31 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
       return;
     }
     await this.recordFailure(delivery, result, result.statusCode === GONE);
+  }
+
+  /**
+   * Records a 2xx. Answers that arrive while a write is under way are written together by the
+   * next one: under load, one statement records many deliveries.
+   */
+  private recordDelivered(delivery: ClaimedDelivery, statusCode: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.deliveredQueue.push({ delivery, statusCode, resolve, reject });
+      this.flushing ??= this.flushDelivered().finally(() => {
+        this.flushing = null;
+      });
+    });
+  }
+
+  private async flushDelivered(): Promise<void> {
+    while (this.deliveredQueue.length > 0) {
+      const batch = this.deliveredQueue.splice(0, DELIVERED_BATCH);
+      try {
+        const recorded = await this.deliveries.recordDelivered(batch);
+        for (const item of batch) item.resolve(recorded.has(deliveryKey(item.delivery)));
+      } catch (error) {
+        for (const item of batch) item.reject(error);
+      }
+    }
   }
 
   private async recordFailure(delivery: ClaimedDelivery, result: AttemptResult, final: boolean): Promise<void> {
@@ -211,6 +250,8 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
       retryInMs: backoffDelayMs(this.tuning, delivery.attempts),
       giveUpAfterMs: this.tuning.giveUpAfterMs,
       disableAfterMs: this.tuning.disableAfterMs,
+      pauseScheduleMs: this.tuning.backoffMs,
+      pauseJitter: 1 - this.tuning.jitter + 2 * this.tuning.jitter * Math.random(),
     });
     if (!outcome) return;
     this.metrics.deliveries.inc({ outcome: outcome.status === 'failed' ? 'failed' : 'retry' });

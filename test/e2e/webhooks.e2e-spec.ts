@@ -428,6 +428,39 @@ describe('webhooks', () => {
       expect((await api().get(`/api/v1/webhooks/${hook.id}/deliveries?status=lost`).set(...auth(key))).status).toBe(422);
     });
 
+    it('pauses a webhook whose receiver fails: one round of attempts per pause, then the whole backlog at once', async () => {
+      const hook = await createWebhook({});
+      let failing = true;
+      receiver.answer = () => (failing ? 503 : 200);
+      await record(
+        org,
+        Array.from({ length: 60 }, (_, i) => chatEvent(null, `pause-${i}`)),
+      );
+      // Two pauses (150 ms, then 300 ms repeating) pass while the receiver keeps failing.
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      const attemptsWhileDown = receiver.received.length;
+      // Without the pause every one of the 60 deliveries would have been attempted at least once
+      // and most twice; with it, each round stops at the webhook's slots in flight.
+      expect(attemptsWhileDown).toBeGreaterThan(0);
+      expect(attemptsWhileDown).toBeLessThan(60);
+      const [{ pausedUntil }] = await dataSource.query<{ pausedUntil: Date | null }[]>(
+        'SELECT paused_until AS "pausedUntil" FROM webhooks WHERE org_id = $1 AND id = $2',
+        [org, hook.id],
+      );
+      expect(pausedUntil).not.toBeNull();
+
+      const recoveredAt = receiver.received.length;
+      failing = false;
+      await until(async () => ((await deliveries(hook.id, '?status=delivered&limit=100')).data.length === 60 ? true : undefined));
+      const delivered = new Set(receiver.received.slice(recoveredAt).map((r) => r.signed['webhook-id']));
+      expect(delivered.size).toBe(60);
+      const [state] = await dataSource.query<{ paused_until: Date | null; failed_rounds: number; failing_since: Date | null }[]>(
+        'SELECT paused_until, failed_rounds, failing_since FROM webhooks WHERE org_id = $1 AND id = $2',
+        [org, hook.id],
+      );
+      expect(state).toEqual({ paused_until: null, failed_rounds: 0, failing_since: null });
+    });
+
     it('marks a delivery failed after 24 h of failures, keeps it retryable by hand, and retries it now', async () => {
       const hook = await createWebhook({});
       receiver.answer = () => 500;
