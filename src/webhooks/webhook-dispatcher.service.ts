@@ -11,8 +11,16 @@ import { backoffDelayMs, WEBHOOK_TUNING, WebhookTuning } from './webhook-tuning'
 
 /** A claim outlives its attempt by this much, so that the outcome is recorded before anyone else may claim. */
 const LEASE_MARGIN_MS = 5000;
+/** A queued delivery starts only if it waited less than the lease margin minus this. */
+const QUEUE_SAFETY_MS = 1000;
 const GONE = 410;
 
+/**
+ * A claim takes up to this many rounds of a webhook's slots, queued here, so that a busy webhook
+ * is not held back by a claim per attempt. A queued delivery starts only while its lease still
+ * covers a whole attempt; one that waited longer is given back.
+ */
+const PREFETCH_ROUNDS = 4;
 /** Most 2xx answers recorded by one statement. */
 const DELIVERED_BATCH = 500;
 
@@ -32,16 +40,18 @@ interface InFlight {
  * Delivers the event log's webhook deliveries. Any replica delivers, none an attempt that another
  * is making: due rows are claimed with `FOR UPDATE SKIP LOCKED` and leased, the claim committed
  * before the request, the outcome recorded after it. Each webhook has at most
- * `WEBHOOK_CONCURRENCY` attempts in flight in this process, and a claim never takes more than a
- * webhook's free slots, so a slow receiver only ever holds its own slots. The event log's
+ * `WEBHOOK_CONCURRENCY` attempts in flight in this process, and a claim takes at most a few rounds
+ * of a webhook's slots (queued here), so a slow receiver only ever holds its own. The event log's
  * notifications, and a poll every `pollMs` (retries coming due, notifications lost), look at every
- * webhook; an attempt that ends refills its own webhook only, found by key. A failed attempt
+ * webhook; an attempt that ends starts the next queued one and refills its own webhook only. A failed attempt
  * pauses its whole webhook (5 s, 30 s, 2 min, … by failed round): a receiver that is down is
  * probed once per pause, and its backlog flows as soon as it answers again.
  */
 @Injectable()
 export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdown {
   private readonly inFlight = new Map<string, Set<InFlight>>();
+  /** Claimed deliveries waiting for a slot, by webhook key, oldest first. */
+  private readonly queued = new Map<string, { delivery: ClaimedDelivery; claimedAt: number }[]>();
   private readonly abort = new AbortController();
   private readonly leaseMs: number;
   private poll: NodeJS.Timeout | null = null;
@@ -95,6 +105,9 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
     this.unsubscribe?.();
     if (this.poll) clearInterval(this.poll);
     await this.claiming;
+    const waiting = [...this.queued.values()].flatMap((queue) => queue.map((q) => q.delivery));
+    this.queued.clear();
+    await this.giveBack(waiting);
     const pending = [...this.inFlight.values()].flatMap((set) => [...set]);
     if (pending.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
@@ -145,9 +158,10 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
         const only = this.claimEverything ? null : [...this.refills.values()];
         this.claimEverything = false;
         this.refills.clear();
+        const busy = new Set([...this.inFlight.keys(), ...this.queued.keys()]);
         const claimed = await this.deliveries.claim(
-          this.config.webhookConcurrency,
-          [...this.inFlight].map(([key, set]) => ({ ...splitKey(key), inFlight: set.size })),
+          this.config.webhookConcurrency * PREFETCH_ROUNDS,
+          [...busy].map((key) => ({ ...splitKey(key), inFlight: (this.inFlight.get(key)?.size ?? 0) + (this.queued.get(key)?.length ?? 0) })),
           this.tuning.claimBatch,
           this.leaseMs,
           only,
@@ -157,12 +171,50 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
           await this.deliveries.release(claimed, false);
           return;
         }
-        for (const delivery of claimed) this.start(delivery);
+        const claimedAt = Date.now();
+        const keys = new Set<string>();
+        for (const delivery of claimed) {
+          const key = webhookKey(delivery.orgId, delivery.webhookId);
+          const queue = this.queued.get(key) ?? [];
+          queue.push({ delivery, claimedAt });
+          this.queued.set(key, queue);
+          keys.add(key);
+        }
+        for (const key of keys) this.pump(key);
         // A full batch may have left due deliveries behind.
         if (claimed.length >= this.tuning.claimBatch) this.claimEverything = true;
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'could not claim webhook deliveries; trying again at the next poll');
+    }
+  }
+
+  /** Starts queued deliveries of one webhook while it has free slots; asks for more when few are left. */
+  private pump(key: string): void {
+    const queue = this.queued.get(key) ?? [];
+    const stale: ClaimedDelivery[] = [];
+    while (queue.length > 0 && (this.inFlight.get(key)?.size ?? 0) < this.config.webhookConcurrency) {
+      const { delivery, claimedAt } = queue.shift()!;
+      // The lease (timeout + margin, from the claim) must outlast the whole attempt.
+      if (Date.now() - claimedAt > LEASE_MARGIN_MS - QUEUE_SAFETY_MS) stale.push(delivery);
+      else this.start(delivery);
+    }
+    if (queue.length === 0) this.queued.delete(key);
+    void this.giveBack(stale);
+    if (!this.stopped && queue.length < this.config.webhookConcurrency) {
+      const { orgId, webhookId } = splitKey(key);
+      this.refill(orgId, webhookId);
+    }
+  }
+
+  /** Claims never started: due again at once, and not counted as attempts. */
+  private async giveBack(deliveries: ClaimedDelivery[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    try {
+      await this.deliveries.release(deliveries, false);
+    } catch (error) {
+      // Their leases run out by themselves; they are claimed again then.
+      this.logger.warn({ err: error, deliveries: deliveries.length }, 'could not give back queued webhook deliveries');
     }
   }
 
@@ -183,7 +235,7 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
       .finally(() => {
         set.delete(entry);
         if (set.size === 0 && this.inFlight.get(key) === set) this.inFlight.delete(key);
-        this.refill(delivery.orgId, delivery.webhookId);
+        if (!this.stopped) this.pump(key);
       });
   }
 
@@ -241,6 +293,11 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
   }
 
   private async recordFailure(delivery: ClaimedDelivery, result: AttemptResult, final: boolean): Promise<void> {
+    // The webhook is paused now: what is queued for it waits for the next round, on any replica.
+    const key = webhookKey(delivery.orgId, delivery.webhookId);
+    const waiting = this.queued.get(key) ?? [];
+    this.queued.delete(key);
+    void this.giveBack(waiting.map((q) => q.delivery));
     const gone = result.statusCode === GONE;
     const outcome = await this.deliveries.recordFailed(delivery, {
       statusCode: result.statusCode,
