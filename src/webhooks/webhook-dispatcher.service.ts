@@ -109,10 +109,16 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
     this.queued.clear();
     await this.giveBack(waiting);
     const pending = [...this.inFlight.values()].flatMap((set) => [...set]);
-    if (pending.length === 0) return;
+    if (pending.length === 0) {
+      await this.flushing;
+      return;
+    }
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
-      Promise.all(pending.map((p) => p.done)).then(() => true),
+      // Attempts, then the outcomes they answered, still being written.
+      Promise.all(pending.map((p) => p.done))
+        .then(() => this.flushing)
+        .then(() => true),
       new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), drainMs);
       }),
@@ -256,12 +262,22 @@ export class WebhookDispatcher implements OnModuleInit, BeforeApplicationShutdow
     // Abandoned at shutdown: `beforeApplicationShutdown` gives it back.
     if (this.abort.signal.aborted) return;
     if (result.error === null) {
-      if (await this.recordDelivered(delivery, result.statusCode!)) {
-        this.metrics.deliveries.inc({ outcome: 'delivered' });
-        if (delivery.eventCreatedAt !== null) {
-          this.metrics.deliverySeconds.observe(Math.max(0, Date.now() - delivery.eventCreatedAt) / 1000);
-        }
-      }
+      // The slot is free as soon as the receiver answered: the delivery stays leased until its
+      // outcome is written (with others', by the next batch), so nobody attempts it again meanwhile.
+      const answeredAt = Date.now();
+      void this.recordDelivered(delivery, result.statusCode!).then(
+        (recorded) => {
+          if (!recorded) return;
+          this.metrics.deliveries.inc({ outcome: 'delivered' });
+          if (delivery.eventCreatedAt !== null) {
+            this.metrics.deliverySeconds.observe(Math.max(0, answeredAt - delivery.eventCreatedAt) / 1000);
+          }
+        },
+        (error: unknown) => {
+          // The lease runs out and the delivery is attempted again: at least once.
+          this.logger.warn({ err: error, webhookId: delivery.webhookId, eventId: delivery.eventId }, 'could not record a webhook delivery');
+        },
+      );
       return;
     }
     await this.recordFailure(delivery, result, result.statusCode === GONE);
