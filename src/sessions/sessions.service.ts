@@ -1,10 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { Logger } from 'pino';
+import { Injectable } from '@nestjs/common';
 import { ulid } from 'ulid';
 import { ConflictError } from '../common/errors/app-error';
-import { LOGGER } from '../common/logging/logging.module';
 import { Page, toPage } from '../common/pagination/page';
-import { withTimeout } from '../common/time';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
 import { PairingCodeDto, SessionQrDto } from './pairing.dto';
 import { SessionConnectorService } from './session-connector.service';
@@ -15,9 +12,6 @@ import { decodePosition, encodePosition, MAX_DATE_MS } from '../common/paginatio
 import { SessionsRepository } from './sessions.repository';
 import { StoredCopyPurger } from './stored-copy-purger.service';
 
-/** A logout that has not finished by then is abandoned; the session is deleted regardless. */
-const LOGOUT_TIMEOUT_MS = 5000;
-
 @Injectable()
 export class SessionsService {
   constructor(
@@ -25,7 +19,6 @@ export class SessionsService {
     private readonly providers: ProviderRegistry,
     private readonly connector: SessionConnectorService,
     private readonly purger: StoredCopyPurger,
-    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /**
@@ -83,8 +76,8 @@ export class SessionsService {
   async delete(orgId: string, id: string): Promise<void> {
     const session = await this.findOwned(orgId, id);
     if (!(await this.repository.markDeleted(orgId, session.id))) throw sessionNotFound();
-    await this.logoutBestEffort(session);
-    await this.connector.drop(session.provider, session.id);
+    // On whichever replica holds the connection: the mark told it so.
+    await this.connector.letGoOfDeleted(this.providers.get(session.provider), session.id);
     await this.purger.purgeNow({ sessionId: session.id });
   }
 
@@ -100,16 +93,5 @@ export class SessionsService {
   async requestPairingCode(orgId: string, id: string, phoneNumber: string): Promise<PairingCodeDto> {
     const session = await this.findOwned(orgId, id);
     return { code: await this.providers.get(session.provider).requestPairingCode(session.id, phoneNumber) };
-  }
-
-  private async logoutBestEffort(session: SessionEntity): Promise<void> {
-    try {
-      const logout = this.providers.get(session.provider).logout(session.id);
-      if ((await withTimeout(logout, LOGOUT_TIMEOUT_MS, () => 'timeout' as const)) === 'timeout') {
-        this.logger.warn({ sessionId: session.id }, 'logout did not finish in time; deleting the session anyway');
-      }
-    } catch (error) {
-      this.logger.warn({ err: error, sessionId: session.id }, 'logout failed; deleting the session anyway');
-    }
   }
 }

@@ -73,6 +73,7 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
 @Injectable()
 export class BaileysProvider extends WhatsAppProvider implements BeforeApplicationShutdown {
   readonly name = 'baileys' as const;
+  readonly holdsConnection = true;
   private readonly connections = new Map<string, Connection>();
   /** Per session, and outliving a connection, so that events stay in order across reconnects. */
   private readonly queues = new Map<string, SessionWriteQueue>();
@@ -130,6 +131,18 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     this.setStatus(connection, 'disconnected');
     await connection.auth?.close();
     await this.queues.get(sessionId)?.drain(this.tuning.drainTimeoutMs);
+  }
+
+  release(sessionId: string): Promise<void> {
+    const connection = this.connections.get(sessionId);
+    if (connection) {
+      this.stop(connection);
+      // Credentials written now could overwrite what the next holder has saved since.
+      connection.auth?.abandon();
+    }
+    this.queues.get(sessionId)?.close('another replica holds the session now', true);
+    this.queues.delete(sessionId);
+    return Promise.resolve();
   }
 
   async logout(sessionId: string): Promise<void> {
