@@ -22,6 +22,6 @@ import { StoredCopyPurger } from './stored-copy-purger.service';
     StoredCopyPurgeRepository,
     StoredCopyPurger,
   ],
-  exports: [SessionsRepository, SessionsService, StoredCopyPurger],
+  exports: [SessionsRepository, SessionsService, StoredCopyPurger, SessionOwnershipService],
 })
 export class SessionsModule {}
