@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { MessageDto } from '../../src/messages/message.dto';
+import { SessionOwnershipService } from '../../src/sessions/session-ownership.service';
 import { BaileysProvider } from '../../src/whatsapp/baileys/baileys.provider';
 import { eventually } from '../fixtures/baileys/baileys-harness';
 import { BaileysGateway, startBaileysGateway } from '../support/baileys-gateway';
@@ -90,4 +91,51 @@ describe('actions that reach the replica holding the session', () => {
     await eventually(async () => expect(await status(sid, res.body.id)).toBe('failed'), POLLS);
     expect(socket.sent).toHaveLength(1);
   });
+
+  it('serves the QR the holder shows, and a pairing code the holder asks WhatsApp for', async () => {
+    const sid = await a.createSession();
+    const socket = await a.sockets.waitForSocket(sid, 1);
+    expect((await viaB('get', `/api/v1/sessions/${sid}/qr`)).status).toBe(409);
+    socket.emit('connection.update', { qr: '2@pairing-through-another-replica' });
+    await a.expectStatus(sid, 'pairing');
+    await eventually(async () =>
+      expect((await viaB('get', `/api/v1/sessions/${sid}/qr`)).body).toEqual({ qr: '2@pairing-through-another-replica', expiresAt: a.clock.now() + 60_000 }),
+    );
+
+    const code = await viaB('post', `/api/v1/sessions/${sid}/pairing-code`).send({ phoneNumber: '6281234567890' });
+    expect(code.status).toBe(200);
+    expect(code.body).toEqual({ code: 'ABCD2EFG' });
+    expect(socket.pairingRequests).toEqual(['6281234567890']);
+    expect((await sql.query('SELECT 1 FROM holder_requests')).rows).toEqual([]);
+
+    socket.paired();
+    socket.open();
+    await a.expectStatus(sid, 'connected');
+    const after = await viaB('get', `/api/v1/sessions/${sid}/qr`);
+    expect(after.status).toBe(409);
+    expect(after.body.error.details).toEqual({ status: 'connected' });
+    // The holder's refusal reaches the client as it is.
+    const refused = await viaB('post', `/api/v1/sessions/${sid}/pairing-code`).send({ phoneNumber: '6281234567890' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toEqual({ code: 'conflict', message: 'session is not waiting to be paired', details: {} });
+  });
+
+  it('answers 503 for a pairing code when no replica holds the session, or the holder does not answer within 10 s', async () => {
+    const sid = await a.createSession();
+    const socket = await a.sockets.waitForSocket(sid, 1);
+    socket.emit('connection.update', { qr: '2@slow' });
+    await a.expectStatus(sid, 'pairing');
+    socket.requestPairingCode = () => new Promise(() => undefined);
+    const started = Date.now();
+    const slow = await viaB('post', `/api/v1/sessions/${sid}/pairing-code`).send({ phoneNumber: '6281234567890' });
+    expect(slow.status).toBe(503);
+    expect(slow.body.error.message).toBe('the replica holding this session did not answer in time');
+    expect(slow.headers['retry-after']).toBeDefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
+
+    await a.t.app.get(SessionOwnershipService).release(sid);
+    const unheld = await viaB('post', `/api/v1/sessions/${sid}/pairing-code`).send({ phoneNumber: '6281234567890' });
+    expect(unheld.status).toBe(503);
+    expect(unheld.body.error.message).toBe('no replica holds this session right now');
+  }, 30_000);
 });

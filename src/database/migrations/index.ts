@@ -5,6 +5,7 @@ import { CreateIdempotencyKeys1764000000003 } from './1764000000003-create-idemp
 import { CreateEventsWebhooks1764000000020 } from './1764000000020-create-events-webhooks';
 import { DeletesInBackground1764000000110 } from './1764000000110-deletes-in-background';
 import { CreateOutbox1764000000150 } from './1764000000150-create-outbox';
+import { CreatePairingQrsHolderRequests1764000000151 } from './1764000000151-create-pairing-qrs-holder-requests';
 
 /** Every migration, in order. Listed explicitly so the build and the tests load the same set. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   CreateEventsWebhooks1764000000020,
   DeletesInBackground1764000000110,
   CreateOutbox1764000000150,
+  CreatePairingQrsHolderRequests1764000000151,
 ];
