@@ -128,6 +128,12 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       if (providers.length === 0) return;
       const entry = await this.outbox.claimNext(sessionId, providers, this.replica, SEND_DEADLINE_SECONDS);
       if (!entry) return;
+      // Checked again after the claim's round trip, and then the attempt starts without a pause: a
+      // connection that went meanwhile (given away, lost) leaves the row, unattempted, to the next holder.
+      if (!this.providersFor(sessionId).includes(entry.provider)) {
+        await this.outbox.unclaim(entry, this.replica);
+        return;
+      }
       await this.attempt(entry);
     }
   }

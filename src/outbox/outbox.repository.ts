@@ -87,6 +87,15 @@ export class OutboxRepository {
     return rows.length > 0;
   }
 
+  /** Gives back a row this replica claimed but did not attempt. */
+  async unclaim(entry: ClaimedEntry, replica: string): Promise<void> {
+    await queryPrepared(
+      this.dataSource,
+      'UPDATE outbox SET attempt_started_at = NULL, attempted_by = NULL WHERE session_id = $1 AND seq = $2 AND attempted_by = $3',
+      [entry.sessionId, entry.seq, replica],
+    );
+  }
+
   /**
    * Sessions with rows nobody attempted yet: of `held` (this replica holds them), or of
    * `anyProviders` (any replica may carry them out) when older than `staleSeconds`, that is, when

@@ -8,7 +8,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
 import { ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
 import { OWNERSHIP_LOCK_PREFIX, SessionOwnershipService } from './session-ownership.service';
-import { SESSIONS_CHANNEL, SessionsRepository } from './sessions.repository';
+import { RELEASED_CHANNEL, SESSIONS_CHANNEL, SessionsRepository } from './sessions.repository';
 
 /** Every replica looks for sessions nobody holds this often, give or take half, so that replicas do not look in step. */
 const TAKEOVER_INTERVAL_MS = 3_000;
@@ -45,6 +45,8 @@ export class SessionConnectorService implements OnApplicationBootstrap, BeforeAp
   private looping: Promise<void> | null = null;
   /** Deleted sessions being logged out, so that a notification and a look do not do it twice. */
   private readonly letting = new Map<string, Promise<void>>();
+  /** Ends the pause before the next look (another replica gave sessions away). */
+  private wake: (() => void) | null = null;
 
   constructor(
     private readonly repository: SessionsRepository,
@@ -112,6 +114,8 @@ export class SessionConnectorService implements OnApplicationBootstrap, BeforeAp
   onApplicationBootstrap(): void {
     this.ownership.onLost((ids) => this.onLost(ids));
     this.notifications.listen(SESSIONS_CHANNEL, (id) => this.onSessionDeleted(id));
+    // Sessions given away are taken at once by a replica short of its share, not at its next look.
+    this.notifications.listen(RELEASED_CHANNEL, () => this.wake?.());
     if (this.config.waProvider !== 'baileys') return;
     this.looping = this.loop('baileys');
   }
@@ -135,7 +139,11 @@ export class SessionConnectorService implements OnApplicationBootstrap, BeforeAp
       } catch (error) {
         this.logger.warn({ err: error }, 'could not look for sessions to hold; trying again');
       }
-      await sleep(TAKEOVER_INTERVAL_MS * (0.5 + Math.random()), this.stopping.signal);
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        void sleep(TAKEOVER_INTERVAL_MS * (0.5 + Math.random()), this.stopping.signal).then(resolve);
+      });
+      this.wake = null;
     }
   }
 
@@ -195,6 +203,7 @@ export class SessionConnectorService implements OnApplicationBootstrap, BeforeAp
       await provider.release(id);
       await this.ownership.release(id);
     }
+    await this.repository.announceReleased();
   }
 
   /** Lets go of held sessions that were deleted (logged out), purged, or logged out on WhatsApp. */

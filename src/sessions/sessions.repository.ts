@@ -23,6 +23,9 @@ export interface LockedSession {
 /** The channel that tells the replica holding a session that the session was deleted; the payload is its id. */
 export const SESSIONS_CHANNEL = 'gateway_sessions';
 
+/** The channel on which a replica that gave sessions away tells the others to take them now. */
+export const RELEASED_CHANNEL = 'gateway_sessions_released';
+
 /** The columns of a session as `SessionEntity` names them, for raw queries. */
 const ENTITY_COLUMNS = `id, org_id AS "orgId", name, provider, status, phone_number AS "phoneNumber",
                         created_at AS "createdAt", updated_at AS "updatedAt"`;
@@ -152,6 +155,11 @@ export class SessionsRepository {
       [provider, lockPrefix, limit],
     );
     return rows.map((row) => ({ id: row.id, orgId: row.org_id }));
+  }
+
+  /** Tells the replicas that sessions were given away. */
+  async announceReleased(): Promise<void> {
+    await this.dataSource.query(`SELECT pg_notify('${RELEASED_CHANNEL}', '')`);
   }
 
   /** What the holder of sessions `ids` needs to know to keep holding them; a purged session is absent. */
