@@ -147,8 +147,8 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
       // Credentials written now could overwrite what the next holder has saved since.
       connection.auth?.abandon();
     }
-    this.queues.get(sessionId)?.close('another replica holds the session now', true);
-    this.queues.delete(sessionId);
+    // What the socket reported is still written (once the database answers); its statuses are not.
+    this.queues.get(sessionId)?.dropStatuses();
     return Promise.resolve();
   }
 
