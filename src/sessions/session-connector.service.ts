@@ -7,8 +7,8 @@ import { EventNotifications } from '../events/event-notifications.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
 import { ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
-import { OWNERSHIP_LOCK_PREFIX, SessionOwnershipService } from './session-ownership.service';
-import { RELEASED_CHANNEL, SESSIONS_CHANNEL, SessionsRepository } from './sessions.repository';
+import { OWNERSHIP_LOCK_PREFIX, RELEASED_CHANNEL, SessionOwnershipService } from './session-ownership.service';
+import { SESSIONS_CHANNEL, SessionsRepository } from './sessions.repository';
 
 /** Every replica looks for sessions nobody holds this often, give or take half, so that replicas do not look in step. */
 const TAKEOVER_INTERVAL_MS = 3_000;

@@ -16,6 +16,9 @@ export function ownershipLockName(sessionId: string): string {
   return `${OWNERSHIP_LOCK_PREFIX}${sessionId}`;
 }
 
+/** The channel on which a replica that let sessions go (gave them away, stopped) tells the others to take them now. */
+export const RELEASED_CHANNEL = 'gateway_sessions_released';
+
 /** How the lock connection shows in `pg_stat_activity`: one per replica, which is how replicas are counted. */
 export const OWNERSHIP_APPLICATION_NAME = 'whatsapp-gateway-ownership';
 
@@ -158,11 +161,27 @@ export class SessionOwnershipService implements OnApplicationShutdown {
     return rows[0].held;
   }
 
+  /**
+   * The sockets are closed by now (the providers close them before this hook): the sessions go to
+   * the other replicas at once, not when they next look.
+   */
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
     this.stopTimers();
     const client = await this.client?.catch(() => null);
     await client?.end().catch(() => undefined);
+    if (!client || this.held.size === 0) return;
+    this.held.clear();
+    // Once the locks are gone with their connection, so that the others no longer count this replica.
+    const notifier = new Client({ connectionString: this.config.databaseUrl, application_name: 'whatsapp-gateway' });
+    try {
+      await notifier.connect();
+      await notifier.query(`SELECT pg_notify('${RELEASED_CHANNEL}', '')`);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not tell the other replicas to take the sessions now');
+    } finally {
+      await notifier.end().catch(() => undefined);
+    }
   }
 
   private connection(): Promise<Client> {

@@ -5,6 +5,7 @@ import { ProviderName } from '../config/app-config';
 import { SessionStatus } from '../domain/gateway-events';
 import { queryRows } from '../database/prepared-query';
 import { EventLogRepository } from '../events/event-log.repository';
+import { RELEASED_CHANNEL } from './session-ownership.service';
 import { SessionEntity } from './session.entity';
 import { toSessionDto } from './session.dto';
 
@@ -22,9 +23,6 @@ export interface LockedSession {
 
 /** The channel that tells the replica holding a session that the session was deleted; the payload is its id. */
 export const SESSIONS_CHANNEL = 'gateway_sessions';
-
-/** The channel on which a replica that gave sessions away tells the others to take them now. */
-export const RELEASED_CHANNEL = 'gateway_sessions_released';
 
 /** The columns of a session as `SessionEntity` names them, for raw queries. */
 const ENTITY_COLUMNS = `id, org_id AS "orgId", name, provider, status, phone_number AS "phoneNumber",

@@ -82,6 +82,18 @@ describe('replicas holding sessions between them', () => {
     await eventually(async () => expect([await gauge(a, 'sessionsHeld'), await gauge(b, 'sessionsHeld')]).toEqual([2, 2]), 3 * LOOKS);
   }, 60_000);
 
+  it('hands the sessions of a replica that stops over to the others at once, not at their next look', async () => {
+    const a = await start();
+    const sessions = [await a.connectedSession(), await a.connectedSession()];
+    const b = await start();
+    running.splice(running.indexOf(a), 1);
+    await a.close();
+    const closedAt = Date.now();
+    for (const { id } of sessions) await b.sockets.waitForSocket(id, 1, 1_000);
+    expect(Date.now() - closedAt).toBeLessThan(1_000);
+    expect(await gauge(b, 'sessionsHeld')).toBe(2);
+  });
+
   it('logs a session deleted on another replica out on its holder, and answers once the holder let it go', async () => {
     const a = await start();
     const b = await start();
