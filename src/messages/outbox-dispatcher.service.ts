@@ -30,8 +30,10 @@ const POLL_MS = 2_000;
  * took the request, which starts at once; after that any replica does.
  */
 const STALE_SECONDS = 5;
-/** Sessions whose rows are carried out at the same time; one session's rows go one after another, in order. */
+/** Sessions whose rows are carried out at the same time. */
 const CONCURRENT_SESSIONS = 16;
+/** Attempts of one session at the same time, started in the order of the requests. */
+const ATTEMPTS_PER_SESSION = 8;
 const EXPIRE_BATCH = 100;
 /** Attempts to record an outcome while the database is briefly unavailable. */
 const OUTCOME_WRITE_ATTEMPTS = 3;
@@ -54,6 +56,10 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   /** Sessions to look at. */
   private readonly wanted = new Set<string>();
   private readonly active = new Map<string, Promise<void>>();
+  /** Sessions being carried out that wait for their attempts to end, woken early by a new row. */
+  private readonly pokes = new Map<string, () => void>();
+  /** Sessions poked since their last claim. */
+  private readonly fresh = new Set<string>();
   private idleWaiters: (() => void)[] = [];
   private readonly stopping = new AbortController();
   private polling: Promise<void> | null = null;
@@ -83,6 +89,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   poke(sessionId: string): void {
     if (this.stopping.signal.aborted) return;
     this.wanted.add(sessionId);
+    this.fresh.add(sessionId);
+    this.pokes.get(sessionId)?.();
     this.kick();
   }
 
@@ -121,20 +129,38 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
-  /** The session's rows, one after another, while this replica may carry them out. */
+  /** The session's rows, in order, a few attempts at a time, while this replica may carry them out. */
   private async carryOut(sessionId: string): Promise<void> {
-    while (!this.stopping.signal.aborted) {
-      const providers = this.providersFor(sessionId);
-      if (providers.length === 0) return;
-      const entry = await this.outbox.claimNext(sessionId, providers, this.replica, SEND_DEADLINE_SECONDS);
-      if (!entry) return;
-      // Checked again after the claim's round trip, and then the attempt starts without a pause: a
-      // connection that went meanwhile (given away, lost) leaves the row, unattempted, to the next holder.
-      if (!this.providersFor(sessionId).includes(entry.provider)) {
-        await this.outbox.unclaim(entry, this.replica);
-        return;
+    const attempts = new Set<Promise<void>>();
+    try {
+      while (!this.stopping.signal.aborted) {
+        if (attempts.size >= ATTEMPTS_PER_SESSION) {
+          await Promise.race(attempts);
+          continue;
+        }
+        this.fresh.delete(sessionId);
+        const providers = this.providersFor(sessionId);
+        if (providers.length === 0) return;
+        const entry = await this.outbox.claimNext(sessionId, providers, this.replica, SEND_DEADLINE_SECONDS);
+        if (!entry) {
+          if (attempts.size === 0) return;
+          if (this.fresh.has(sessionId)) continue;
+          // A row that comes while attempts are in flight starts at once, not after them.
+          await Promise.race([...attempts, new Promise<void>((resolve) => this.pokes.set(sessionId, resolve))]);
+          this.pokes.delete(sessionId);
+          continue;
+        }
+        // Checked again after the claim's round trip, and then the attempt starts without a pause: a
+        // connection that went meanwhile (given away, lost) leaves the row, unattempted, to the next holder.
+        if (!this.providersFor(sessionId).includes(entry.provider)) {
+          await this.outbox.unclaim(entry, this.replica);
+          return;
+        }
+        const attempt: Promise<void> = this.attempt(entry).finally(() => attempts.delete(attempt));
+        attempts.add(attempt);
       }
-      await this.attempt(entry);
+    } finally {
+      await Promise.all(attempts);
     }
   }
 
