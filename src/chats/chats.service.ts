@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { EventLogRepository } from '../events/event-log.repository';
+import { OutboxRepository } from '../outbox/outbox.repository';
 import { LOGGER } from '../common/logging/logging.module';
 import { Page, toPage } from '../common/pagination/page';
 import { ProviderName } from '../config/app-config';
@@ -35,6 +36,7 @@ export class ChatsService {
     private readonly providers: ProviderRegistry,
     private readonly eventLog: EventLogRepository,
     private readonly purger: StoredCopyPurger,
+    private readonly outbox: OutboxRepository,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -59,8 +61,10 @@ export class ChatsService {
   }
 
   /**
-   * Stores archive/pin/mute, then mirrors the change to WhatsApp through the session's provider,
-   * best effort: the stored copy is the answer whether or not the provider manages.
+   * Stores archive/pin/mute, and mirrors the change to WhatsApp through the session's provider,
+   * best effort: the stored copy is the answer whether or not the provider manages. A connection
+   * held by a replica gets it through the outbox, written in the same transaction, wherever the
+   * request arrived.
    */
   async update(orgId: string, sessionId: string, cid: string, input: UpdateChatDto): Promise<ChatDto> {
     const change: ChatStateChange = {};
@@ -77,10 +81,14 @@ export class ChatsService {
       if (updated.changed && updated.chat) {
         await this.eventLog.append(runner, orgId, [{ type: 'chat.updated', sessionId, data: toChatDto(updated.chat) }]);
       }
+      if (updated.chat && this.providers.get(updated.provider!).holdsConnection) {
+        const entry = { sessionId, orgId, provider: updated.provider!, chatJid: updated.chat.jid, messageId: null, payload: change };
+        await this.outbox.enqueue(runner, { ...entry, kind: 'chat-state' });
+      }
       return updated;
     });
     const chat = foundChat(result);
-    this.mirrorToWhatsApp(result.provider!, { id: sessionId, orgId }, chat.jid, change);
+    if (!this.providers.get(result.provider!).holdsConnection) this.mirrorToWhatsApp(result.provider!, { id: sessionId, orgId }, chat.jid, change);
     return toChatDto(chat);
   }
 

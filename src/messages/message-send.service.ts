@@ -1,32 +1,24 @@
-import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Logger } from 'pino';
 import { DataSource, QueryRunner } from 'typeorm';
 import { chatJidOf, chatNotFound } from '../chats/chat-id';
 import { ChatsRepository } from '../chats/chats.repository';
 import { ConflictError, ValidationError } from '../common/errors/app-error';
-import { LOGGER } from '../common/logging/logging.module';
 import { EventLogRepository } from '../events/event-log.repository';
-import { sleep, withTimeout } from '../common/time';
-import { MetricsService } from '../metrics/metrics.service';
+import { OutboxRepository } from '../outbox/outbox.repository';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
 import { chatTypeOf, userJidOf } from '../domain/jid';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
-import { OutgoingText, ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
+import { OutgoingText, ProviderSession } from '../whatsapp/whatsapp-provider';
 import { ChangeRecorder } from './change-recorder';
 import { IDEMPOTENCY_HEADER, requestHash } from './idempotency-key';
 import { IdempotencyKeysRepository } from './idempotency-keys.repository';
 import { MessageDto } from './message.dto';
 import { newOutgoingMessageId } from './message-id';
 import { MessagesRepository } from './messages.repository';
+import { OutboxDispatcher } from './outbox-dispatcher.service';
 import { SendMessageDto } from './send-message.dto';
-
-/** Attempts to record a send's outcome while the database is briefly unavailable. */
-const OUTCOME_WRITE_ATTEMPTS = 3;
-const OUTCOME_RETRY_MS = 500;
-/** On shutdown, sends already answered 202 get this long to finish and record their outcome. */
-const SHUTDOWN_WAIT_MS = 8_000;
 
 export interface SendResult {
   message: MessageDto;
@@ -34,23 +26,15 @@ export interface SendResult {
   replayed: boolean;
 }
 
-interface Send {
-  provider: WhatsAppProvider;
-  session: ProviderSession;
-  chatJid: string;
-  message: OutgoingText;
-}
-
 /**
- * Sending: the message is stored as `pending` (with its chat, and the `Idempotency-Key`'s first
- * response) in one transaction and answered at once; the provider's one attempt runs after the
- * response, and its outcome moves the message to `sent` or `failed` (forward only, so a receipt
- * that arrived first is kept).
+ * Sending: the message is stored as `pending` (with its chat, the `Idempotency-Key`'s first
+ * response, and the outbox row that carries it to the replica holding the session) in one
+ * transaction and answered at once; the provider's one attempt is made by that replica (see
+ * `OutboxDispatcher`), and its outcome moves the message to `sent` or `failed` (forward only, so
+ * a receipt that arrived first is kept).
  */
 @Injectable()
-export class MessageSendService implements BeforeApplicationShutdown {
-  private readonly inFlight = new Set<Promise<void>>();
-
+export class MessageSendService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly sessions: SessionsRepository,
@@ -58,9 +42,9 @@ export class MessageSendService implements BeforeApplicationShutdown {
     private readonly messages: MessagesRepository,
     private readonly idempotencyKeys: IdempotencyKeysRepository,
     private readonly providers: ProviderRegistry,
-    private readonly metrics: MetricsService,
     private readonly eventLog: EventLogRepository,
-    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly outbox: OutboxRepository,
+    private readonly dispatcher: OutboxDispatcher,
   ) {}
 
   async send(orgId: string, sessionId: string, cid: string, body: SendMessageDto, key?: string): Promise<SendResult> {
@@ -68,7 +52,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
     const chatJid = chatJidOf(cid);
     const scope = key !== undefined && chatJid !== null ? { orgId, sessionId, chatJid, key } : undefined;
     const hash = requestHash(body);
-    let send: Send | undefined;
+    let queued = false;
     const result = await this.dataSource.transaction(async (manager): Promise<SendResult> => {
       const runner = manager.queryRunner!;
       // First, so that a duplicate arriving meanwhile is told at once rather than queued behind it.
@@ -86,7 +70,8 @@ export class MessageSendService implements BeforeApplicationShutdown {
         return { message: stored.response, replayed: true };
       }
       const provider = this.providers.get(session.provider);
-      if (!provider.canSend(sessionId)) {
+      // A connection held by a replica, maybe another one: what it last stored tells.
+      if (provider.holdsConnection ? session.status !== 'connected' : !provider.canSend(sessionId)) {
         throw new ConflictError(
           provider.name === 'external'
             ? 'the session cannot send: no connector is configured for external sessions'
@@ -95,22 +80,19 @@ export class MessageSendService implements BeforeApplicationShutdown {
       }
       const message = await this.storePending(runner, { id: sessionId, orgId }, chatJid, session.phoneNumber, body.text);
       if (scope) await this.idempotencyKeys.save(runner, scope, { requestHash: hash, response: message });
-      send = { provider, session: { id: sessionId, orgId }, chatJid, message: { id: message.id, type: 'text', text: body.text } };
+      const outgoing: OutgoingText = { id: message.id, type: 'text', text: body.text };
+      await this.outbox.enqueue(runner, { sessionId, orgId, provider: provider.name, kind: 'send', chatJid, messageId: message.id, payload: outgoing });
+      queued = true;
       return { message, replayed: false };
     });
-    if (send) this.dispatch(send);
+    // This replica starts at once when it may (it holds the session, or any replica may).
+    if (queued) this.dispatcher.poke(sessionId);
     return result;
   }
 
-  /** On shutdown, sends already answered get to finish, so that their outcome is recorded. */
-  beforeApplicationShutdown(): Promise<void> {
-    return this.drain(SHUTDOWN_WAIT_MS);
-  }
-
-  /** Resolves once every send answered so far has its outcome recorded, or after `timeoutMs`. */
-  async drain(timeoutMs: number): Promise<void> {
-    if (this.inFlight.size === 0) return;
-    await withTimeout(Promise.all(this.inFlight), timeoutMs, () => undefined);
+  /** Resolves once every send this replica is carrying out has its outcome recorded, or after `timeoutMs`. */
+  drain(timeoutMs: number): Promise<void> {
+    return this.dispatcher.drain(timeoutMs);
   }
 
   /** Stores the `pending` message (and its chat, when new) with their events. */
@@ -150,47 +132,5 @@ export class MessageSendService implements BeforeApplicationShutdown {
     changes.chatsTouched(await this.chats.refreshLastMessageAt(runner, sessionId, [chatJid]));
     await this.eventLog.append(runner, orgId, changes.events());
     return message;
-  }
-
-  /** Runs the provider's one attempt after the response is on its way. */
-  private dispatch(send: Send): void {
-    const task = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.deliver(send))
-      .catch((error: unknown) => this.logger.error({ err: error, sessionId: send.session.id }, 'send task failed'));
-    this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
-  }
-
-  private async deliver({ provider, session, chatJid, message }: Send): Promise<void> {
-    let outcome: 'sent' | 'failed' = 'sent';
-    try {
-      await provider.send(session, chatJid, message);
-    } catch (error) {
-      outcome = 'failed';
-      this.logger.warn({ err: error, sessionId: session.id, chatJid, messageId: message.id }, 'send failed');
-    }
-    this.metrics.recordSend(outcome);
-    await this.recordOutcome(session, chatJid, message.id, outcome);
-  }
-
-  private async recordOutcome(session: ProviderSession, chatJid: string, id: string, status: 'sent' | 'failed'): Promise<void> {
-    const sessionId = session.id;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.dataSource.transaction(async (manager) => {
-          const runner = manager.queryRunner!;
-          const changes = new ChangeRecorder(sessionId);
-          changes.messagesWritten(await this.messages.applyChanges(runner, sessionId, [{ chatJid, id, status, revoked: false }]));
-          await this.eventLog.append(runner, session.orgId, changes.events());
-        });
-        return;
-      } catch (error) {
-        if (attempt >= OUTCOME_WRITE_ATTEMPTS) {
-          this.logger.error({ err: error, sessionId, chatJid, messageId: id, status }, 'could not record the outcome of a send');
-          return;
-        }
-        await sleep(OUTCOME_RETRY_MS);
-      }
-    }
   }
 }

@@ -59,6 +59,18 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly sessionsHeld = new Gauge({
+    name: 'gateway_sessions_held',
+    help: 'Sessions whose WhatsApp connection this replica holds',
+    registers: [this.registry],
+  });
+
+  readonly sessionTakeovers = new Counter({
+    name: 'gateway_session_takeovers_total',
+    help: 'Sessions this replica took over because no replica held them',
+    registers: [this.registry],
+  });
+
   constructor(@InjectDataSource() dataSource: DataSource) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({

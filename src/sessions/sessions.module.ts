@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventLogModule } from '../events/event-log.module';
 import { ProvidersModule } from '../whatsapp/providers/providers.module';
+import { HolderRelay } from './holder-relay.service';
+import { HolderRequestsRepository } from './holder-requests.repository';
 import { SessionConnectorService } from './session-connector.service';
 import { SessionEntity } from './session.entity';
 import { SessionOwnershipService } from './session-ownership.service';
@@ -19,9 +21,11 @@ import { StoredCopyPurger } from './stored-copy-purger.service';
     SessionsService,
     SessionConnectorService,
     SessionOwnershipService,
+    HolderRelay,
+    HolderRequestsRepository,
     StoredCopyPurgeRepository,
     StoredCopyPurger,
   ],
-  exports: [SessionsRepository, SessionsService, StoredCopyPurger],
+  exports: [SessionsRepository, SessionsService, StoredCopyPurger, SessionOwnershipService, HolderRelay],
 })
 export class SessionsModule {}

@@ -111,6 +111,21 @@ describe('SessionWriteQueue', () => {
     expect(lines.filter((l) => l.msg === 'could not write events; retrying')).toHaveLength(4);
   });
 
+  it('forgets the status changes waiting while the database is away when told the session moved, and writes the rest', async () => {
+    const { sink, queue, clock } = setup({ maxBatchEvents: 10 });
+    let down = true;
+    sink.failWith = () => (down ? new UnavailableError('database unavailable') : null);
+    queue.push([chatEvent(1)], 'live');
+    await settle();
+    queue.push([{ type: 'session.status', status: 'connected' }, chatEvent(2), { type: 'session.status', status: 'disconnected' }], 'live');
+    queue.dropStatuses();
+    expect(queue.size).toBe(2);
+    down = false;
+    clock.advance(clock.pendingDelays()[0]);
+    expect(await queue.drain(1000)).toBe(true);
+    expect(sink.batches).toEqual([[1], [2]]);
+  });
+
   it('isolates an event the ingestion refuses, drops it with an error log, and writes the rest in order', async () => {
     const { sink, queue, lines } = setup({ maxBatchEvents: 5 });
     sink.failWith = (events) =>

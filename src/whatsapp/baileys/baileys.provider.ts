@@ -20,6 +20,7 @@ import {
   mapMessagesUpsert,
 } from './baileys-event-mapper';
 import { IngestionSink } from '../ingestion-sink';
+import { PairingQrRepository } from '../pairing-qr.repository';
 import { normalizeJid } from './baileys-jid';
 import { backoffDelay, classifyClose, closeCodeOf } from './baileys-reconnect-policy';
 import { BaileysSocket, BaileysSocketFactory } from './baileys-socket';
@@ -73,17 +74,21 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
 @Injectable()
 export class BaileysProvider extends WhatsAppProvider implements BeforeApplicationShutdown {
   readonly name = 'baileys' as const;
+  readonly holdsConnection = true;
   private readonly connections = new Map<string, Connection>();
   /** Per session, and outliving a connection, so that events stay in order across reconnects. */
   private readonly queues = new Map<string, SessionWriteQueue>();
   /** Bounds what all sessions' queues hold together while the database is away. */
   private readonly budget: WriteQueueBudget;
+  /** Per session, the last write of its shared QR: they land in the order the socket showed them. */
+  private readonly qrWrites = new Map<string, Promise<void>>();
 
   constructor(
     private readonly sockets: BaileysSocketFactory,
     private readonly auth: SessionAuthService,
     private readonly sink: IngestionSink,
     private readonly clock: BaileysClock,
+    private readonly qrs: PairingQrRepository,
     @Inject(BAILEYS_TUNING) private readonly tuning: BaileysTuning,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -117,6 +122,8 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     // The connection outlives the request that started it: its logs must not carry that request's id.
     requestContext.exit(() => {
       this.connections.set(session.id, connection);
+      // A holder that died while pairing may have left its QR behind.
+      this.shareQr(session.id, null);
       this.setStatus(connection, 'connecting');
       void this.open(connection);
     });
@@ -126,10 +133,23 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
   async disconnect(sessionId: string): Promise<void> {
     const connection = this.connections.get(sessionId);
     if (!connection) return;
+    this.forgetQr(connection);
     this.stop(connection);
     this.setStatus(connection, 'disconnected');
     await connection.auth?.close();
     await this.queues.get(sessionId)?.drain(this.tuning.drainTimeoutMs);
+  }
+
+  release(sessionId: string): Promise<void> {
+    const connection = this.connections.get(sessionId);
+    if (connection) {
+      this.stop(connection);
+      // Credentials written now could overwrite what the next holder has saved since.
+      connection.auth?.abandon();
+    }
+    // What the socket reported is still written (once the database answers); its statuses are not.
+    this.queues.get(sessionId)?.dropStatuses();
+    return Promise.resolve();
   }
 
   async logout(sessionId: string): Promise<void> {
@@ -137,6 +157,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     if (connection) {
       const socket = connection.socket;
       const wasConnected = connection.status === 'connected';
+      this.forgetQr(connection);
       this.stop(connection, false);
       if (socket && wasConnected) {
         await withTimeout(socket.logout(), this.tuning.logoutTimeoutMs, timedOut('logout timed out'), this.clock).catch(
@@ -348,12 +369,13 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
       connection.qrShown += 1;
       const ttl = connection.qrShown === 1 ? this.tuning.firstQrTtlMs : this.tuning.nextQrTtlMs;
       connection.qr = { qr: update.qr, expiresAt: this.clock.now() + ttl };
+      this.shareQr(connection.session.id, connection.qr, ttl);
       // A QR means WhatsApp answered: the network is fine again.
       connection.attempt = 0;
     }
     if (update.connection === 'open') {
       connection.attempt = 0;
-      connection.qr = null;
+      this.forgetQr(connection);
     }
     const event = mapConnectionUpdate(update, this.ownJid(connection));
     if (event) this.setStatus(connection, event.status, event.phoneNumber ?? undefined);
@@ -361,7 +383,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
 
   private onClose(connection: Connection, error: Error | undefined): void {
     connection.socket = null;
-    connection.qr = null;
+    this.forgetQr(connection);
     const action = classifyClose(error);
     const details = { code: closeCodeOf(error), reason: error?.message, action };
     switch (action) {
@@ -419,8 +441,27 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
   /** Stops for good (until the next `connect`), with a final status. */
   private halt(connection: Connection, status: SessionStatus): void {
     this.setStatus(connection, status);
+    this.forgetQr(connection);
     this.stop(connection);
     void connection.auth?.close();
+  }
+
+  /** The connection shows no QR any more; the other replicas are told. */
+  private forgetQr(connection: Connection): void {
+    if (!connection.qr) return;
+    connection.qr = null;
+    this.shareQr(connection.session.id, null);
+  }
+
+  /** Stores (or, null, removes) the session's QR where any replica serves it from. */
+  private shareQr(sessionId: string, qr: PairingQr | null, ttlMs = 0): void {
+    const write = (this.qrWrites.get(sessionId) ?? Promise.resolve())
+      .then(() => (qr ? this.qrs.save(sessionId, qr, ttlMs) : this.qrs.clear(sessionId)))
+      .catch((error: unknown) => this.logger.warn({ err: error, sessionId }, 'could not share the pairing QR with the other replicas'))
+      .finally(() => {
+        if (this.qrWrites.get(sessionId) === write) this.qrWrites.delete(sessionId);
+      });
+    this.qrWrites.set(sessionId, write);
   }
 
   /** No more sockets or reconnects for this connection; `endSocket` closes the current one. */

@@ -24,6 +24,8 @@ export interface SessionAuth {
   saveCreds(): void;
   /** Stops retrying; waits for a write in progress and the last pending change. */
   close(): Promise<void>;
+  /** Stops at once and writes nothing more (a write in progress may still land). */
+  abandon(): void;
 }
 
 /**
@@ -149,6 +151,12 @@ class DatabaseSessionAuth implements SessionAuth {
     this.closed = true;
     this.closing.abort();
     await this.writing;
+  }
+
+  abandon(): void {
+    this.closed = true;
+    this.dirty = false;
+    this.closing.abort();
   }
 
   /**

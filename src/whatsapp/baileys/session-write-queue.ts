@@ -199,6 +199,18 @@ export class SessionWriteQueue {
     this.notifyIdle();
   }
 
+  /**
+   * Forgets the session status changes waiting to be written: the session moved to another
+   * replica, whose statuses they would overwrite. What happened on WhatsApp is still written.
+   */
+  dropStatuses(): void {
+    for (const chunk of this.pending) {
+      const kept = chunk.events.filter((event) => event.type !== 'session.status');
+      this.count(kept.length - chunk.events.length);
+      chunk.events = kept;
+    }
+  }
+
   /** Gives up to `events` waiting events of `origin`, oldest first, a chunk at a time. */
   giveUp(origin: EventOrigin, events: number): void {
     let freed = 0;

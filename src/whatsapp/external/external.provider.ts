@@ -17,6 +17,7 @@ export const EXTERNAL_SEND_TIMEOUT_MS = Symbol('EXTERNAL_SEND_TIMEOUT_MS');
 @Injectable()
 export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
   readonly name = 'external';
+  readonly holdsConnection = false;
   private readonly sendUrl?: string;
 
   constructor(
@@ -37,6 +38,10 @@ export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
   }
 
   disconnect(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  release(): Promise<void> {
     return Promise.resolve();
   }
 
