@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
  */
 const VOLATILE_COLUMNS: Record<string, string[]> = {
   api_keys: ['last_used_at'],
-  webhooks: ['failing_since'],
+  webhooks: ['failing_since', 'paused_until', 'failed_rounds'],
   webhook_deliveries: [
     'status',
     'attempts',
