@@ -134,6 +134,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
       type: 'text',
       text,
       status: 'pending',
+      media: null,
     };
     const changes = new ChangeRecorder(sessionId);
     changes.chatsCreated(await this.chats.insertMissing(runner, sessionId, [{ jid: chatJid, type: chatTypeOf(chatJid) }]));
@@ -147,6 +148,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
         type: message.type,
         text,
         status: message.status,
+        media: null,
         rawJson: null,
       },
     ]);

@@ -57,6 +57,7 @@ describe('sending through a baileys session (stand-in socket, real PostgreSQL)',
       type: 'text',
       text: 'Halo, pesanan sudah dikirim',
       status: 'pending',
+      media: null,
     });
     const sent = res.body as MessageDto;
     expect(sent.timestamp).toBeGreaterThanOrEqual(before);
