@@ -11,7 +11,7 @@ import { CAPABILITY_EXTENSION } from './auth/access.decorators';
 import { AppModule } from './app.module';
 import { envelope } from './common/errors/envelope';
 import { ErrorEnvelopeDto } from './common/errors/error-envelope.dto';
-import { bodyLimitOf } from './common/http/body-limits';
+import { bodyLimitOf, streamsItsBody } from './common/http/body-limits';
 import { applyHttpConventions } from './common/http/openapi-conventions';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
 import { PinoNestLogger } from './common/logging/logger';
@@ -109,6 +109,7 @@ export async function createApp(
   // One JSON parser per body limit, made on first use; the OpenAPI document reads the same limits.
   const parsers = new Map<number, RequestHandler>();
   app.use((req: Request, res: Response, next: NextFunction) => {
+    if (streamsItsBody(req.method, req.path)) return next();
     const limit = bodyLimitOf(req.path);
     let parser = parsers.get(limit);
     if (!parser) parsers.set(limit, (parser = express.json({ limit })));

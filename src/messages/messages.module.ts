@@ -1,19 +1,29 @@
 import { Module } from '@nestjs/common';
 import { ChatsModule } from '../chats/chats.module';
 import { EventLogModule } from '../events/event-log.module';
+import { MediaModule } from '../media/media.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { ProvidersModule } from '../whatsapp/providers/providers.module';
 import { IdempotencyKeysPrunerService } from './idempotency-keys-pruner.service';
 import { IdempotencyKeysRepository } from './idempotency-keys.repository';
+import { MessageMediaController } from './message-media.controller';
+import { MessageMediaService } from './message-media.service';
 import { MessageSendService } from './message-send.service';
 import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 
 @Module({
-  imports: [SessionsModule, ChatsModule, ProvidersModule, EventLogModule],
-  controllers: [MessagesController],
-  providers: [MessagesRepository, MessagesService, MessageSendService, IdempotencyKeysRepository, IdempotencyKeysPrunerService],
+  imports: [SessionsModule, ChatsModule, ProvidersModule, EventLogModule, MediaModule],
+  controllers: [MessagesController, MessageMediaController],
+  providers: [
+    MessagesRepository,
+    MessagesService,
+    MessageSendService,
+    MessageMediaService,
+    IdempotencyKeysRepository,
+    IdempotencyKeysPrunerService,
+  ],
   exports: [MessagesRepository, MessagesService],
 })
 export class MessagesModule {}

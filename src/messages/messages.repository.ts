@@ -5,7 +5,7 @@ import { KeysetPosition } from '../common/pagination/keyset-position';
 import { queryPrepared, queryRows } from '../database/prepared-query';
 import { MessageStatus, MessageType } from '../domain/gateway-events';
 import { MESSAGE_STATUS_PROGRESS } from '../domain/message-status';
-import { MEDIA_MESSAGE_TYPES, MessageMedia } from '../domain/media';
+import { MEDIA_MESSAGE_TYPES, MediaStatus, MessageMedia } from '../domain/media';
 
 /** A message as served; `ts` is bigint and arrives as a string. */
 export interface MessageRow {
@@ -48,6 +48,21 @@ export interface MessageChange {
   text?: string | null;
   /** A revoked message also loses its provider original. */
   revoked: boolean;
+}
+
+/** A message's file as the media routes need it, with the session's provider. */
+export interface MessageMediaRow {
+  provider: string;
+  type: MessageType;
+  media: MessageMedia | null;
+  media_error: string | null;
+}
+
+/** A message's file, scoped by organization, session and chat; `row` is null when there is no such message. */
+export interface ScopedMedia {
+  sessionFound: boolean;
+  chatFound: boolean;
+  row: MessageMediaRow | null;
 }
 
 /** A page or a single message, scoped by organization, session and chat. */
@@ -105,6 +120,11 @@ const FIND_ONE_SQL = `SELECT c.jid AS chat_jid, ${M_COLUMNS} FROM sessions s
                         LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
                         LEFT JOIN messages m ON m.session_id = c.session_id AND m.chat_jid = c.jid AND m.id = $4
                        WHERE s.id = $1 AND s.org_id = $2`;
+
+const FIND_MEDIA_SQL = `SELECT s.provider, c.jid AS chat_jid, m.id, m.type, m.media, m.media_error FROM sessions s
+                          LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
+                          LEFT JOIN messages m ON m.session_id = c.session_id AND m.chat_jid = c.jid AND m.id = $4
+                         WHERE s.id = $1 AND s.org_id = $2`;
 
 /** Queries on `messages`. Reads check the organization in the same statement. */
 @Injectable()
@@ -174,6 +194,43 @@ export class MessagesRepository {
     );
   }
 
+  /** A message's file, with the organization, session and chat checked in the same statement. */
+  async findMedia(orgId: string, sessionId: string, jid: string | null, id: string | null): Promise<ScopedMedia> {
+    const rows = await queryPrepared<MessageMediaRow & { chat_jid: string | null; id: string | null }>(
+      this.dataSource,
+      FIND_MEDIA_SQL,
+      [sessionId, orgId, jid, id],
+    );
+    if (rows.length === 0) return { sessionFound: false, chatFound: false, row: null };
+    if (rows[0].chat_jid === null) return { sessionFound: true, chatFound: false, row: null };
+    return { sessionFound: true, chatFound: true, row: rows[0].id === null ? null : rows[0] };
+  }
+
+  /**
+   * Moves the file `sha256` of a message to `status` (with `error` saying why, for `failed` and
+   * `expired`) and returns the message as it is now; null when the message no longer has that
+   * file or its status does not move that way (already `ready`, say).
+   */
+  async setMediaStatus(
+    runner: QueryRunner,
+    sessionId: string,
+    chatJid: string,
+    id: string,
+    sha256: string,
+    status: MediaStatus,
+    error: string | null = null,
+  ): Promise<MessageRow | null> {
+    const [row] = await queryRows<MessageRow>(
+      runner,
+      `UPDATE messages m SET media = jsonb_set(m.media, '{status}', to_jsonb($5::text)), media_error = $6
+        WHERE m.session_id = $1 AND m.chat_jid = $2 AND m.id = $3
+          AND m.media->>'sha256' = $4 AND m.media->>'status' = ANY ($7::text[])
+       RETURNING m.chat_jid, ${M_COLUMNS}`,
+      [sessionId, chatJid, id, sha256, status, error, MEDIA_STATUS_FROM[status]],
+    );
+    return row ?? null;
+  }
+
   /**
    * Applies receipts, edits and revokes to stored messages and returns the rows that changed;
    * unknown messages are skipped, and a receipt never gives an incoming message a status.
@@ -207,6 +264,15 @@ export class MessagesRepository {
     );
   }
 }
+
+/** The statuses a file may move to from each status. */
+const MEDIA_STATUS_FROM: Record<MediaStatus, MediaStatus[]> = {
+  // Bytes that match the announcement are good whatever happened before.
+  ready: ['pending', 'failed', 'expired'],
+  failed: ['pending'],
+  expired: ['pending'],
+  pending: [],
+};
 
 function scoped(rows: (MessageRow | { chat_jid: null; id: null })[]): ScopedMessages {
   if (rows.length === 0) return { sessionFound: false, chatFound: false, rows: [] };

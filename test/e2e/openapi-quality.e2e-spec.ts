@@ -139,7 +139,8 @@ describe('the OpenAPI document', () => {
 
   it('documents 422 for malformed JSON and 413 for a body over the limit on every operation, as they are answered', async () => {
     // The JSON parser runs before any route and reads the body of any method: no credential needed.
-    for (const [name, op] of operations) {
+    // A file upload reads its own body after authentication; its 413 is the file's limit.
+    for (const [name, op] of operations.filter(([, o]) => !o.requestBody || o.requestBody.content['application/json'])) {
       const documented422 = examplesOf(op.responses['422']?.content?.['application/json']);
       const malformed = await send(name, pathOf(name), op).set('Content-Type', 'application/json').send('{"a":');
       expect([name, malformed.status]).toEqual([name, 422]);

@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { join } from 'node:path';
+import { AppConfig } from '../config/app-config';
+import { FsMediaStore } from './fs-media-store';
+import { MediaFiles } from './media-files.service';
+import { MediaObjectsRepository } from './media-objects.repository';
+import { MediaStaging } from './media-staging';
+import { MediaStore } from './media-store';
+
+/** The blob store of media files (`MEDIA_STORE`), the staging area in front of it, and what it holds per organization. */
+@Module({
+  providers: [
+    {
+      provide: MediaStore,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): MediaStore => new FsMediaStore(join(config.dataDir, 'media')),
+    },
+    {
+      provide: MediaStaging,
+      inject: [AppConfig],
+      useFactory: async (config: AppConfig): Promise<MediaStaging> => {
+        // Beside the `fs` store, on the same file system: storing a file is then a rename.
+        const staging = new MediaStaging(join(config.dataDir, 'media', '.staging'));
+        await staging.prepare();
+        return staging;
+      },
+    },
+    MediaObjectsRepository,
+    MediaFiles,
+  ],
+  exports: [MediaStore, MediaStaging, MediaFiles],
+})
+export class MediaModule {}
