@@ -32,8 +32,12 @@ class Measure extends Transform {
   size = 0;
   private readonly headChunks: Buffer[] = [];
   private headSize = 0;
+  private overLimit = false;
 
-  constructor(private readonly maxBytes: number) {
+  constructor(
+    private readonly maxBytes: number,
+    private readonly readToEnd: boolean,
+  ) {
     super();
   }
 
@@ -44,7 +48,13 @@ class Measure extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.size += chunk.length;
     if (this.size > this.maxBytes) {
-      callback(new MediaTooLargeError(this.maxBytes));
+      if (!this.readToEnd) {
+        callback(new MediaTooLargeError(this.maxBytes));
+        return;
+      }
+      // The rest is read and dropped; the error comes at the end.
+      this.overLimit = true;
+      callback();
       return;
     }
     if (this.headSize < HEAD_BYTES) {
@@ -54,6 +64,10 @@ class Measure extends Transform {
     }
     this.hash.update(chunk);
     callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback(this.overLimit ? new MediaTooLargeError(this.maxBytes) : null);
   }
 }
 
@@ -76,10 +90,14 @@ export class MediaStaging {
     }
   }
 
-  /** Streams `source` into a new staged file; rejects (keeping nothing) past `maxBytes` or on a stream error. */
-  async stage(source: Readable, maxBytes: number): Promise<StagedFile> {
+  /**
+   * Streams `source` into a new staged file; rejects (keeping nothing) past `maxBytes` or on a
+   * stream error. `readToEnd` reads a source past the limit to its end before rejecting: a part of
+   * a multipart body, whose parser stalls when a part stops being read.
+   */
+  async stage(source: Readable, maxBytes: number, { readToEnd = false } = {}): Promise<StagedFile> {
     const path = join(this.dir, `${randomUUID()}.part`);
-    const measure = new Measure(maxBytes);
+    const measure = new Measure(maxBytes, readToEnd);
     try {
       await pipeline(source, measure, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
     } catch (error) {

@@ -12,7 +12,13 @@ import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
 import { chatTypeOf, userJidOf } from '../domain/jid';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
-import { OutgoingText, ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
+import { OutgoingMessage, ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
+import { IncomingMessage } from 'node:http';
+import { MediaMessageType, MessageMedia } from '../domain/media';
+import { MediaFiles } from '../media/media-files.service';
+import { MediaStore, objectKey } from '../media/media-store';
+import { StrictValidationPipe } from '../common/validation/strict-validation.pipe';
+import { CheckedFile, OutgoingMediaService } from './outgoing-media.service';
 import { ChangeRecorder } from './change-recorder';
 import { IDEMPOTENCY_HEADER, requestHash } from './idempotency-key';
 import { IdempotencyKeysRepository } from './idempotency-keys.repository';
@@ -37,7 +43,7 @@ interface Send {
   provider: WhatsAppProvider;
   session: ProviderSession;
   chatJid: string;
-  message: OutgoingText;
+  message: OutgoingMessage;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -51,6 +57,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 @Injectable()
 export class MessageSendService implements BeforeApplicationShutdown {
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly validation = new StrictValidationPipe();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -61,14 +68,83 @@ export class MessageSendService implements BeforeApplicationShutdown {
     private readonly providers: ProviderRegistry,
     private readonly metrics: MetricsService,
     private readonly eventLog: EventLogRepository,
+    private readonly outgoingMedia: OutgoingMediaService,
+    private readonly files: MediaFiles,
+    private readonly store: MediaStore,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async send(orgId: string, sessionId: string, cid: string, body: SendMessageDto, key?: string): Promise<SendResult> {
+  /**
+   * A send with a JSON body (a text, or a file by `media.url` or `media.data`). `origin` is the
+   * gateway's own address as the caller reached it, for the file URL a connector is given.
+   */
+  async sendJson(orgId: string, sessionId: string, cid: string, json: unknown, key: string | undefined, origin: string): Promise<SendResult> {
+    const body = (await this.validation.transform(json, { type: 'body', metatype: SendMessageDto })) as SendMessageDto;
+    this.outgoingMedia.checkShape(body, false);
+    if (body.type === 'text') return this.send(orgId, sessionId, cid, body, key, origin);
+    // Cheap checks first: no file is fetched for a session that cannot send.
+    await this.preflight(orgId, sessionId, cid);
+    return this.send(orgId, sessionId, cid, body, key, origin, await this.outgoingMedia.fromJson(body));
+  }
+
+  /** A send with a `multipart/form-data` body: the fields and a `file` part, streamed. */
+  async sendUpload(orgId: string, sessionId: string, cid: string, req: IncomingMessage, key: string | undefined, origin: string): Promise<SendResult> {
+    await this.preflight(orgId, sessionId, cid);
+    const { body, file } = await this.outgoingMedia.fromMultipart(req);
+    return this.send(orgId, sessionId, cid, body, key, origin, file);
+  }
+
+  /** The 404 or 409 a send would answer, before a file is received for it. */
+  private async preflight(orgId: string, sessionId: string, cid: string): Promise<void> {
+    if (!isSessionId(sessionId)) throw sessionNotFound();
+    await this.dataSource.transaction(async (manager) => {
+      const session = await this.sessions.lockForSend(manager.queryRunner!, sessionId, orgId);
+      if (!session) throw sessionNotFound();
+      if (!chatJidOf(cid)) throw chatNotFound();
+      this.checkCanSend(this.providers.get(session.provider), sessionId);
+    });
+  }
+
+  private checkCanSend(provider: WhatsAppProvider, sessionId: string): void {
+    if (!provider.canSend(sessionId)) {
+      throw new ConflictError(
+        provider.name === 'external'
+          ? 'the session cannot send: no connector is configured for external sessions'
+          : 'the session cannot send: it is not connected',
+      );
+    }
+  }
+
+  private async send(
+    orgId: string,
+    sessionId: string,
+    cid: string,
+    body: SendMessageDto,
+    key: string | undefined,
+    origin: string,
+    file?: CheckedFile,
+  ): Promise<SendResult> {
+    try {
+      return await this.sendChecked(orgId, sessionId, cid, body, key, origin, file);
+    } finally {
+      // Stored by now, or not to be stored.
+      if (file) await this.outgoingMedia.discard(file);
+    }
+  }
+
+  private async sendChecked(
+    orgId: string,
+    sessionId: string,
+    cid: string,
+    body: SendMessageDto,
+    key: string | undefined,
+    origin: string,
+    file?: CheckedFile,
+  ): Promise<SendResult> {
     if (!isSessionId(sessionId)) throw sessionNotFound();
     const chatJid = chatJidOf(cid);
     const scope = key !== undefined && chatJid !== null ? { orgId, sessionId, chatJid, key } : undefined;
-    const hash = requestHash(body);
+    const hash = requestHash(body, file?.media.sha256);
     let send: Send | undefined;
     const result = await this.dataSource.transaction(async (manager): Promise<SendResult> => {
       const runner = manager.queryRunner!;
@@ -87,16 +163,11 @@ export class MessageSendService implements BeforeApplicationShutdown {
         return { message: stored.response, replayed: true };
       }
       const provider = this.providers.get(session.provider);
-      if (!provider.canSend(sessionId)) {
-        throw new ConflictError(
-          provider.name === 'external'
-            ? 'the session cannot send: no connector is configured for external sessions'
-            : 'the session cannot send: it is not connected',
-        );
-      }
-      const message = await this.storePending(runner, { id: sessionId, orgId }, chatJid, session.phoneNumber, body.text);
+      this.checkCanSend(provider, sessionId);
+      if (file) await this.files.keep(runner, orgId, file.staged);
+      const message = await this.storePending(runner, { id: sessionId, orgId }, chatJid, session.phoneNumber, body, file?.media ?? null);
       if (scope) await this.idempotencyKeys.save(runner, scope, { requestHash: hash, response: message });
-      send = { provider, session: { id: sessionId, orgId }, chatJid, message: { id: message.id, type: 'text', text: body.text } };
+      send = { provider, session: { id: sessionId, orgId }, chatJid, message: this.outgoing(orgId, sessionId, chatJid, message, origin) };
       return { message, replayed: false };
     });
     if (send) this.dispatch(send);
@@ -117,24 +188,51 @@ export class MessageSendService implements BeforeApplicationShutdown {
     clearTimeout(timer);
   }
 
+  /** What the provider is given to send. */
+  private outgoing(orgId: string, sessionId: string, chatJid: string, message: MessageDto, origin: string): OutgoingMessage {
+    if (!message.media) return { id: message.id, type: 'text', text: message.text! };
+    const media = message.media;
+    const key = objectKey(orgId, media.sha256);
+    return {
+      id: message.id,
+      type: message.type as MediaMessageType,
+      text: message.text,
+      media: {
+        mimetype: media.mimetype,
+        size: media.size,
+        sha256: media.sha256,
+        fileName: media.fileName,
+        voiceNote: media.voiceNote,
+        url: `${origin}/api/v1/sessions/${sessionId}/chats/${chatJid}/messages/${message.id}/media`,
+        open: async () => {
+          const stream = await this.store.open(key);
+          if (!stream) throw new Error('the file to send is missing from the media store');
+          return stream;
+        },
+      },
+    };
+  }
+
   /** Stores the `pending` message (and its chat, when new) with their events. */
   private async storePending(
     runner: QueryRunner,
     { id: sessionId, orgId }: ProviderSession,
     chatJid: string,
     phoneNumber: string | null,
-    text: string,
+    body: SendMessageDto,
+    media: MessageMedia | null,
   ): Promise<MessageDto> {
+    const text = body.text ?? null;
     const message: MessageDto = {
       id: newOutgoingMessageId(),
       chatId: chatJid,
       fromMe: true,
       senderId: phoneNumber ? userJidOf(phoneNumber) : null,
       timestamp: Date.now(),
-      type: 'text',
+      type: body.type,
       text,
       status: 'pending',
-      media: null,
+      media,
     };
     const changes = new ChangeRecorder(sessionId);
     changes.chatsCreated(await this.chats.insertMissing(runner, sessionId, [{ jid: chatJid, type: chatTypeOf(chatJid) }]));
@@ -148,7 +246,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
         type: message.type,
         text,
         status: message.status,
-        media: null,
+        media,
         rawJson: null,
       },
     ]);

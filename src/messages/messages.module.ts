@@ -9,6 +9,7 @@ import { IdempotencyKeysRepository } from './idempotency-keys.repository';
 import { MessageMediaController } from './message-media.controller';
 import { MessageMediaService } from './message-media.service';
 import { MessageSendService } from './message-send.service';
+import { OutgoingMediaService } from './outgoing-media.service';
 import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
@@ -21,6 +22,7 @@ import { MessagesService } from './messages.service';
     MessagesService,
     MessageSendService,
     MessageMediaService,
+    OutgoingMediaService,
     IdempotencyKeysRepository,
     IdempotencyKeysPrunerService,
   ],

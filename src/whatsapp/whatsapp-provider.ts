@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream';
 import { ProviderName } from '../config/app-config';
+import { MediaMessageType } from '../domain/media';
 
 /** What a provider needs to know of a session. */
 export interface ProviderSession {
@@ -19,6 +21,29 @@ export interface OutgoingText {
   type: 'text';
   text: string;
 }
+
+/** The stored file of a media message to send. */
+export interface OutgoingFile {
+  mimetype: string;
+  size: number;
+  sha256: string;
+  fileName: string | null;
+  voiceNote: boolean;
+  /** The gateway's own `GET …/messages/{mid}/media`, where a connector fetches the file with its key. */
+  url: string;
+  /** Streams the file from the blob store. */
+  open(): Promise<Readable>;
+}
+
+export interface OutgoingMedia {
+  id: string;
+  type: MediaMessageType;
+  /** The caption. */
+  text: string | null;
+  media: OutgoingFile;
+}
+
+export type OutgoingMessage = OutgoingText | OutgoingMedia;
 
 export interface ChatStateChange {
   archived?: boolean;
@@ -55,7 +80,7 @@ export abstract class WhatsAppProvider {
   abstract canSend(sessionId: string): boolean;
 
   /** Sends one message; resolves when WhatsApp (or the connector) accepted it, rejects otherwise. */
-  abstract send(session: ProviderSession, chatJid: string, message: OutgoingText): Promise<void>;
+  abstract send(session: ProviderSession, chatJid: string, message: OutgoingMessage): Promise<void>;
 
   /** Applies archive/pin/mute to the WhatsApp account when connected; a no-op otherwise. */
   abstract applyChatState(session: ProviderSession, chatJid: string, change: ChatStateChange): Promise<void>;

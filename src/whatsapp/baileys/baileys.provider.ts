@@ -1,11 +1,11 @@
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
-import type { BaileysEventMap, ChatModification, ConnectionState, MinimalMessage, proto, WAMessage, WAMessageKey } from 'baileys';
+import type { AnyMessageContent, BaileysEventMap, ChatModification, ConnectionState, MinimalMessage, proto, WAMessage, WAMessageKey } from 'baileys';
 import { Logger } from 'pino';
 import { ConflictError, UnavailableError } from '../../common/errors/app-error';
 import { requestContext } from '../../common/logging/logger';
 import { LOGGER } from '../../common/logging/logging.module';
 import { GatewayEvent, SessionStatus } from '../../domain/gateway-events';
-import { ChatStateChange, OutgoingText, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
+import { ChatStateChange, OutgoingMedia, OutgoingMessage, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
 import { BaileysClock, withTimeout } from './baileys-clock';
 import {
   MappingContext,
@@ -49,8 +49,27 @@ interface Connection {
   qr: PairingQr | null;
   qrShown: number;
   stopped: boolean;
-  sent: Map<string, string>;
+  /** The text of each sent message (null for a file, which is not sent again on request). */
+  sent: Map<string, string | null>;
   lastMessages: Map<string, MinimalMessage>;
+}
+
+/** What Baileys sends for a file: it streams the stored file, encrypting and uploading it on the way. */
+async function mediaContent({ type, text, media }: OutgoingMedia): Promise<AnyMessageContent> {
+  const upload = { stream: await media.open() };
+  const caption = text ?? undefined;
+  switch (type) {
+    case 'image':
+      return { image: upload, caption, mimetype: media.mimetype };
+    case 'video':
+      return { video: upload, caption, mimetype: media.mimetype };
+    case 'audio':
+      return { audio: upload, mimetype: media.mimetype, ptt: media.voiceNote };
+    case 'sticker':
+      return { sticker: upload, mimetype: media.mimetype };
+    case 'document':
+      return { document: upload, mimetype: media.mimetype, fileName: media.fileName ?? 'file', caption };
+  }
 }
 
 /** Map insertion order is age: the oldest entry goes first once `max` is passed. */
@@ -172,14 +191,15 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     return connection?.status === 'connected' && connection.socket !== null;
   }
 
-  async send(session: ProviderSession, chatJid: string, message: OutgoingText): Promise<void> {
+  async send(session: ProviderSession, chatJid: string, message: OutgoingMessage): Promise<void> {
     const connection = this.connections.get(session.id);
     const socket = connection?.status === 'connected' ? connection.socket : null;
     if (!connection || !socket) throw new ConflictError('session is not connected');
-    remember(connection.sent, message.id, message.text, MAX_SENT_REMEMBERED);
+    const content: AnyMessageContent = message.type === 'text' ? { text: message.text } : await mediaContent(message);
+    remember(connection.sent, message.id, message.type === 'text' ? message.text : null, MAX_SENT_REMEMBERED);
     await withTimeout(
       this.clock,
-      socket.sendMessage(chatJid, { text: message.text }, { messageId: message.id }),
+      socket.sendMessage(chatJid, content, { messageId: message.id }),
       this.tuning.sendTimeoutMs,
       () => new Error(`WhatsApp did not accept the message within ${this.tuning.sendTimeoutMs} ms`),
     );
@@ -441,6 +461,6 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
 
   private sentMessage(connection: Connection, key: WAMessageKey): proto.IMessage | undefined {
     const text = key.id ? connection.sent.get(key.id) : undefined;
-    return text === undefined ? undefined : { conversation: text };
+    return text === undefined || text === null ? undefined : { conversation: text };
   }
 }
