@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { FsMediaStore } from './fs-media-store';
 import { MediaFiles } from './media-files.service';
+import { MediaGcService } from './media-gc.service';
 import { MediaObjectsRepository } from './media-objects.repository';
 import { MediaStaging } from './media-staging';
 import { MediaStore } from './media-store';
@@ -27,7 +28,8 @@ import { MediaStore } from './media-store';
     },
     MediaObjectsRepository,
     MediaFiles,
+    MediaGcService,
   ],
-  exports: [MediaStore, MediaStaging, MediaFiles],
+  exports: [MediaStore, MediaStaging, MediaFiles, MediaGcService],
 })
 export class MediaModule {}

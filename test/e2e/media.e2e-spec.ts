@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { auth, createSession, directJid, ingest, messageEvent } from '../support/ingest';
 import { filesUnder, freshDataDir, SAMPLE_FILES, sha256Of } from '../support/media-files';
 import { createKey, startTestApp, TestApp, uniqueOrg } from '../support/test-app';
+import { MediaGcService } from '../../src/media/media-gc.service';
 
 /** Superagent buffers binary answers only when told how; error envelopes are still JSON. */
 function binary(res: request.Response & { statusCode?: number }, callback: (error: Error | null, body: unknown) => void): void {
@@ -40,7 +41,7 @@ describe('media: PUT and GET …/messages/{mid}/media on the fs store', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const mediaPath = (mid: string, session = sid) => `/api/v1/sessions/${session}/chats/${chat}/messages/${mid}/media`;
+  const mediaPath = (mid: string, session = sid, inChat = chat) => `/api/v1/sessions/${session}/chats/${inChat}/messages/${mid}/media`;
   // A string is sent as it is; superagent would serialize a Buffer to JSON under a JSON content type.
   const put = (mid: string, bytes: Buffer | string, contentType = 'application/octet-stream') =>
     request(t.http).put(mediaPath(mid)).set(...auth(key)).set('Content-Type', contentType).send(bytes);
@@ -53,10 +54,10 @@ describe('media: PUT and GET …/messages/{mid}/media on the fs store', () => {
       .filter((event) => event.data.id === mid);
 
   /** Pushes a media message announcing `bytes` and returns its id. */
-  async function announce(bytes: Buffer, fields: Record<string, unknown> = {}, type = 'image'): Promise<string> {
+  async function announce(bytes: Buffer, fields: Record<string, unknown> = {}, type = 'image', inChat = chat): Promise<string> {
     const mid = `MEDIA${++n}`;
     const media = { mimetype: 'image/jpeg', size: bytes.length, sha256: sha256Of(bytes), ...fields };
-    await ingest(t, key, sid, [messageEvent(chat, mid, 1_000 + n, { type, text: null, media })]);
+    await ingest(t, key, sid, [messageEvent(inChat, mid, 1_000 + n, { type, text: null, media })]);
     return mid;
   }
 
@@ -176,6 +177,31 @@ describe('media: PUT and GET …/messages/{mid}/media on the fs store', () => {
     const res = await put(mid, Buffer.alloc(10));
     expect(res.status).toBe(413);
     expect(res.body.error).toEqual({ code: 'payload_too_large', message: 'request body too large', details: { limitBytes: 1024 * 1024 } });
+  });
+
+  it('removes the files no message of the organization refers to any more once their chat is deleted', async () => {
+    const other = directJid(2);
+    const [only, shared] = [SAMPLE_FILES.jpeg(3333), SAMPLE_FILES.jpeg(2222)];
+    const a = await announce(only, {}, 'image', other);
+    const b = await announce(shared, {}, 'image', other);
+    const c = await announce(shared);
+    for (const [mid, bytes, inChat] of [[a, only, other], [b, shared, other], [c, shared, chat]] as const) {
+      const res = await request(t.http).put(mediaPath(mid, sid, inChat)).set(...auth(key)).send(bytes);
+      expect(res.status).toBe(204);
+    }
+    const gc = t.app.get(MediaGcService);
+    // Sweeps cover every organization of the shared test database: only this one's files are checked.
+    await gc.sweep(0);
+    expect(storedObjects()).toContain(`${org}/${sha256Of(only)}`);
+    expect((await request(t.http).delete(`/api/v1/sessions/${sid}/chats/${other}`).set(...auth(key))).status).toBe(204);
+    // A young file is left alone: a send may be about to refer to it.
+    await gc.sweep();
+    expect(storedObjects()).toContain(`${org}/${sha256Of(only)}`);
+    await gc.sweep(0);
+    expect(storedObjects()).not.toContain(`${org}/${sha256Of(only)}`);
+    expect(storedObjects()).toContain(`${org}/${sha256Of(shared)}`);
+    expect(await db.query('SELECT sha256 FROM media_objects WHERE org_id = $1 AND sha256 = $2', [org, sha256Of(only)])).toEqual([]);
+    expect((await get(c)).status).toBe(200);
   });
 
   it('leaves nothing in the staging area', () => {
