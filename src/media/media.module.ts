@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { FsMediaStore } from './fs-media-store';
@@ -7,6 +7,7 @@ import { MediaGcService } from './media-gc.service';
 import { MediaObjectsRepository } from './media-objects.repository';
 import { MediaStaging } from './media-staging';
 import { MediaStore } from './media-store';
+import { S3MediaStore } from './s3-media-store';
 
 /** The blob store of media files (`MEDIA_STORE`), the staging area in front of it, and what it holds per organization. */
 @Module({
@@ -14,7 +15,8 @@ import { MediaStore } from './media-store';
     {
       provide: MediaStore,
       inject: [AppConfig],
-      useFactory: (config: AppConfig): MediaStore => new FsMediaStore(join(config.dataDir, 'media')),
+      useFactory: (config: AppConfig): MediaStore =>
+        config.media.s3 ? new S3MediaStore(config.media.s3) : new FsMediaStore(join(config.dataDir, 'media')),
     },
     {
       provide: MediaStaging,
@@ -32,4 +34,10 @@ import { MediaStore } from './media-store';
   ],
   exports: [MediaStore, MediaStaging, MediaFiles, MediaGcService],
 })
-export class MediaModule {}
+export class MediaModule implements OnApplicationShutdown {
+  constructor(@Inject(MediaStore) private readonly store: MediaStore) {}
+
+  onApplicationShutdown(): void {
+    if (this.store instanceof S3MediaStore) this.store.close();
+  }
+}
