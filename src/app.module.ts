@@ -19,7 +19,7 @@ import { ProvidersModule } from './whatsapp/providers/providers.module';
 
 export interface AppModuleOptions {
   /** Stand-ins for the `baileys` provider's sockets and time (tests). */
-  baileys?: Pick<BaileysModuleOptions, 'socketFactory' | 'clock' | 'tuning'>;
+  baileys?: Pick<BaileysModuleOptions, 'socketFactory' | 'clock' | 'tuning' | 'mediaDownloader'>;
 }
 
 @Module({})

@@ -15,12 +15,15 @@ import { MediaStaging, MediaTooLargeError, StagedFile } from '../media/media-sta
 import { MediaStore, objectKey } from '../media/media-store';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { ChangeRecorder } from './change-recorder';
+import { MediaDownloadService } from './media-download.service';
 import { contentDisposition, matchesEtag, requestedRange } from './media-http';
 import { messageIdOf, messageNotFound } from './message-id';
 import { MessagesRepository } from './messages.repository';
 
 /** Files are content-addressed: the bytes behind a URL never change, so browsers may keep them a day. */
 const CACHE_CONTROL = 'private, max-age=86400';
+/** How long a request waits for a file fetched on its behalf. */
+const FETCH_ON_REQUEST_MS = 25_000;
 
 /** What `GET …/media` answers: status, headers and, unless 304, the bytes. */
 export interface MediaResponse {
@@ -30,6 +33,7 @@ export interface MediaResponse {
 }
 
 interface FoundMedia {
+  provider: string;
   sessionId: string;
   chatJid: string;
   id: string;
@@ -64,6 +68,7 @@ export class MessageMediaService {
     private readonly store: MediaStore,
     private readonly eventLog: EventLogRepository,
     private readonly config: AppConfig,
+    private readonly downloads: MediaDownloadService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -106,7 +111,13 @@ export class MessageMediaService {
 
   /** The stored file, whole or the one range asked for, or 304 when the caller has it already. */
   async read(orgId: string, sid: string, cid: string, mid: string, headers: { range?: string; ifNoneMatch?: string }): Promise<MediaResponse> {
-    const { type, media, error } = await this.find(orgId, sid, cid, mid);
+    let found = await this.find(orgId, sid, cid, mid);
+    if (found.media?.status === 'pending' && found.provider === 'baileys' && Number(found.media.size) <= this.config.media.maxBytes) {
+      // Larger files are not fetched in the background: the first request fetches them (and smaller ones not fetched yet).
+      await this.downloads.fetchNow(found.sessionId, found.chatJid, found.id, FETCH_ON_REQUEST_MS);
+      found = await this.find(orgId, sid, cid, mid);
+    }
+    const { type, media, error } = found;
     if (!media) throw mediaNotFound();
     if (media.status !== 'ready') throw mediaNotFound(media.status, error);
     const size = Number(media.size);
@@ -147,6 +158,6 @@ export class MessageMediaService {
     if (!result.sessionFound) throw sessionNotFound();
     if (!result.chatFound || !chatJid) throw chatNotFound();
     if (!result.row || !id) throw messageNotFound();
-    return { sessionId: sid, chatJid, id, type: result.row.type, media: result.row.media, error: result.row.media_error };
+    return { provider: result.row.provider, sessionId: sid, chatJid, id, type: result.row.type, media: result.row.media, error: result.row.media_error };
   }
 }

@@ -9,6 +9,8 @@ import { IdempotencyKeysRepository } from './idempotency-keys.repository';
 import { MessageMediaController } from './message-media.controller';
 import { MessageMediaService } from './message-media.service';
 import { MessageSendService } from './message-send.service';
+import { MediaDownloadService } from './media-download.service';
+import { MediaDownloadsRepository } from './media-downloads.repository';
 import { OutgoingMediaService } from './outgoing-media.service';
 import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
@@ -23,9 +25,11 @@ import { MessagesService } from './messages.service';
     MessageSendService,
     MessageMediaService,
     OutgoingMediaService,
+    MediaDownloadsRepository,
+    MediaDownloadService,
     IdempotencyKeysRepository,
     IdempotencyKeysPrunerService,
   ],
-  exports: [MessagesRepository, MessagesService],
+  exports: [MessagesRepository, MessagesService, MediaDownloadsRepository, MediaDownloadService],
 })
 export class MessagesModule {}

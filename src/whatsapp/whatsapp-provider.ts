@@ -45,6 +45,12 @@ export interface OutgoingMedia {
 
 export type OutgoingMessage = OutgoingText | OutgoingMedia;
 
+/** WhatsApp no longer has a received file (its CDN answered 404 or 410): the phone may upload it again. */
+export class MediaGoneError extends Error {}
+
+/** A received file that downloads but does not decrypt or check out: another try would give the same bytes. */
+export class MediaIntegrityError extends Error {}
+
 export interface ChatStateChange {
   archived?: boolean;
   pinned?: boolean;
@@ -84,4 +90,23 @@ export abstract class WhatsAppProvider {
 
   /** Applies archive/pin/mute to the WhatsApp account when connected; a no-op otherwise. */
   abstract applyChatState(session: ProviderSession, chatJid: string, change: ChatStateChange): Promise<void>;
+
+  /** The sessions whose connection this process holds: the ones it downloads received files for. */
+  heldSessions(): string[] {
+    return [];
+  }
+
+  /**
+   * Streams the file of a received message, from its provider original (`messages.raw`); rejects
+   * with `MediaGoneError` when WhatsApp no longer has it. Providers whose connector uploads files
+   * (`PUT …/media`) download nothing.
+   */
+  downloadMedia(_session: ProviderSession, _raw: unknown): Promise<Readable> {
+    return Promise.reject(new Error(`the ${this.name} provider does not download files`));
+  }
+
+  /** Asks the phone to upload a file WhatsApp no longer has; resolves with the message's new original. */
+  requestMediaReupload(_session: ProviderSession, _raw: unknown): Promise<unknown> {
+    return Promise.reject(new Error(`the ${this.name} provider does not download files`));
+  }
 }

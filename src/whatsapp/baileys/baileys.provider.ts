@@ -5,9 +5,14 @@ import { ConflictError, UnavailableError } from '../../common/errors/app-error';
 import { requestContext } from '../../common/logging/logger';
 import { LOGGER } from '../../common/logging/logging.module';
 import { GatewayEvent, SessionStatus } from '../../domain/gateway-events';
+import { Readable } from 'node:stream';
 import { ChatStateChange, OutgoingMedia, OutgoingMessage, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
+import { downloadableMedia } from './baileys-media';
+import { fromBufferJson } from './buffer-json';
+import { WhatsAppMediaDownloader } from './whatsapp-media-downloader';
 import { BaileysClock, withTimeout } from './baileys-clock';
 import {
+  toRawJson,
   MappingContext,
   mapChatsDelete,
   mapChatsUpdate,
@@ -72,6 +77,11 @@ async function mediaContent({ type, text, media }: OutgoingMedia): Promise<AnyMe
   }
 }
 
+/** A stored provider original (bytes as base64 JSON) as the message Baileys handed over. */
+function revive(raw: unknown): WAMessage | null {
+  return raw && typeof raw === 'object' ? fromBufferJson<WAMessage>(JSON.stringify(raw)) : null;
+}
+
 /** Map insertion order is age: the oldest entry goes first once `max` is passed. */
 function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   map.delete(key);
@@ -99,6 +109,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     private readonly auth: SessionAuthService,
     private readonly sink: IngestionSink,
     private readonly clock: BaileysClock,
+    private readonly downloader: WhatsAppMediaDownloader,
     @Inject(BAILEYS_TUNING) private readonly tuning: BaileysTuning,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -224,6 +235,26 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
         connection.logger.warn({ err: error, chatJid, modification: Object.keys(modification)[0] }, 'could not apply a chat change to WhatsApp');
       }
     }
+  }
+
+  override heldSessions(): string[] {
+    return [...this.connections.values()].filter((c) => c.status === 'connected' && c.socket).map((c) => c.session.id);
+  }
+
+  /** Downloads from WhatsApp's CDN need no connection: the stored message carries where and how. */
+  override async downloadMedia(_session: ProviderSession, raw: unknown): Promise<Readable> {
+    const media = downloadableMedia(revive(raw)?.message);
+    if (!media) throw new Error('the message carries no downloadable file');
+    return this.downloader.download(media);
+  }
+
+  override async requestMediaReupload(session: ProviderSession, raw: unknown): Promise<unknown> {
+    const connection = this.connections.get(session.id);
+    const socket = connection?.status === 'connected' ? connection.socket : null;
+    const message = revive(raw);
+    if (!socket || !message) throw new ConflictError('session is not connected');
+    const updated = await withTimeout(this.clock, socket.updateMediaMessage(message), this.tuning.sendTimeoutMs, () => new Error('the phone did not answer'));
+    return toRawJson(updated);
   }
 
   /** Closes every connection and gives queued events a moment to reach the database. */

@@ -38,6 +38,11 @@ export class ProviderRegistry {
     return provider;
   }
 
+  /** Every registered provider. */
+  all(): WhatsAppProvider[] {
+    return [...this.providers.values()];
+  }
+
   /** The provider new sessions use (`WA_PROVIDER`). */
   forNewSessions(): WhatsAppProvider {
     return this.get(this.config.waProvider);
