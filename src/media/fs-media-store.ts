@@ -5,6 +5,8 @@ import { Readable } from 'node:stream';
 import { StagedFile } from './media-staging';
 import { ByteRange, MediaStore } from './media-store';
 
+const READ_CHUNK_BYTES = 256 * 1024;
+
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
 
 /**
@@ -46,7 +48,8 @@ export class FsMediaStore extends MediaStore {
   async open(key: string, range?: ByteRange): Promise<Readable | null> {
     try {
       const handle = await open(this.pathOf(key), constants.O_RDONLY);
-      return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+      // Larger reads than the 64 KiB default: fewer system calls and chunks per file, still bounded per stream.
+      return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, ...(range ? { start: range.start, end: range.end } : {}) });
     } catch (error) {
       if (isMissing(error)) return null;
       throw error;
