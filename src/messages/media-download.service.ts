@@ -23,6 +23,9 @@ const MAX_ATTEMPTS = 5;
 /** While the phone is not connected, a re-upload request waits this long. */
 const OFFLINE_RETRY_MS = 30_000;
 
+/** On shutdown, downloads in flight get this long; the others are released for the next holder. */
+const SHUTDOWN_WAIT_MS = 8_000;
+
 const backoffMs = (attempts: number): number => Math.min(60_000 * 2 ** (attempts - 1), 30 * 60_000);
 
 /**
@@ -34,7 +37,7 @@ const backoffMs = (attempts: number): number => Math.min(60_000 * 2 ** (attempts
  */
 @Injectable()
 export class MediaDownloadService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly active = new Map<string, Promise<void>>();
+  private readonly active = new Map<string, { job: DownloadJob; run: Promise<void> }>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | null = null;
   private stopped = false;
@@ -59,7 +62,17 @@ export class MediaDownloadService implements OnApplicationBootstrap, OnApplicati
     this.stopped = true;
     clearInterval(this.timer);
     await this.polling;
-    await Promise.allSettled(this.active.values());
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS)));
+    await Promise.race([Promise.allSettled(this.runs()), timeout]);
+    clearTimeout(timer);
+    // What is still running is cut off with the process: its lease is given back, so the next holder starts at once.
+    const unfinished = [...this.active.values()].map(({ job }) => job);
+    if (unfinished.length > 0) await this.jobs.release(unfinished).catch((error: unknown) => this.logger.warn({ err: error }, 'could not release media downloads'));
+  }
+
+  private runs(): Promise<void>[] {
+    return [...this.active.values()].map(({ run }) => run);
   }
 
   /** Leases what is due and starts it; resolves once those downloads have ended. */
@@ -67,7 +80,7 @@ export class MediaDownloadService implements OnApplicationBootstrap, OnApplicati
     if (this.stopped) return;
     this.polling ??= this.leaseAndStart().finally(() => (this.polling = null));
     await this.polling;
-    await Promise.allSettled(this.active.values());
+    await Promise.allSettled(this.runs());
   }
 
   /** Queues a message's file now and waits (up to `timeoutMs`) for its outcome: the first request for a large file. */
@@ -91,7 +104,7 @@ export class MediaDownloadService implements OnApplicationBootstrap, OnApplicati
         const run = this.run(job)
           .catch((error: unknown) => this.logger.error({ err: error, sessionId: job.sessionId, messageId: job.messageId }, 'media download failed'))
           .finally(() => this.active.delete(job.sessionId));
-        this.active.set(job.sessionId, run);
+        this.active.set(job.sessionId, { job, run });
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'could not lease media downloads');

@@ -82,6 +82,16 @@ export class MediaDownloadsRepository {
     return rows.length > 0;
   }
 
+  /** Gives leases back: the downloads are due again at once. */
+  async release(jobs: readonly DownloadJob[]): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE media_downloads d SET next_attempt_at = now()
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS u(session_id, chat_jid, message_id)
+        WHERE (d.session_id, d.chat_jid, d.message_id) = (u.session_id, u.chat_jid, u.message_id)`,
+      [jobs.map((j) => j.sessionId), jobs.map((j) => j.chatJid), jobs.map((j) => j.messageId)],
+    );
+  }
+
   async finish(runner: QueryRunner, job: Pick<DownloadJob, 'sessionId' | 'chatJid' | 'messageId'>): Promise<void> {
     await runner.query('DELETE FROM media_downloads WHERE session_id = $1 AND chat_jid = $2 AND message_id = $3', [
       job.sessionId,

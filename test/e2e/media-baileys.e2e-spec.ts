@@ -6,6 +6,7 @@ import { eventually } from '../fixtures/baileys/baileys-harness';
 import { FileServer, serve } from '../support/file-server';
 import { BaileysGateway, startBaileysGateway } from '../support/baileys-gateway';
 import { filesUnder, freshDataDir, SAMPLE_FILES, sha256Of } from '../support/media-files';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 const BUDI = '6281234567890@s.whatsapp.net';
 const AUTO_MAX = 8 * 1024;
@@ -145,4 +146,66 @@ describe('receiving media through Baileys: background downloads, decrypted and c
   it('leaves no staged file behind', () => {
     expect(filesUnder(`${dataDir}/media/.staging`)).toEqual([]);
   });
+});
+
+/** A database of its own: the session is reconnected at start, and other test files' apps must not meet it. */
+describe('receiving media through Baileys: a download cut off by a restart is taken up again', () => {
+  let db: TestDatabase;
+  const routes: Record<string, (res: import('node:http').ServerResponse, base: string) => void> = {};
+  const cdn = new FileServer(routes);
+  const held: import('node:http').ServerResponse[] = [];
+  let base: string;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('mediarestart');
+    base = await cdn.start();
+    dataDir = freshDataDir();
+  });
+  afterAll(async () => {
+    for (const res of held) res.destroy();
+    await cdn.stop();
+    await db?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('releases the download on shutdown and finishes it in the next process', async () => {
+    const downloader = new WhatsAppMediaDownloader({ allowUrl: (url) => url.hostname === '127.0.0.1' });
+    const env = { DATABASE_URL: db.url, DATA_DIR: dataDir };
+    const first = await startBaileysGateway(env, {}, undefined, downloader);
+    const { id: sid, socket } = await first.connectedSession();
+    const plain = SAMPLE_FILES.jpeg(4000);
+    const mediaKey = randomBytes(32);
+    const path = '/mms/image/restart.enc';
+    // The CDN answers the first process's download with headers and then nothing.
+    routes[path] = (res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(encryptForWhatsApp(plain, mediaKey, 'WhatsApp Image Keys').subarray(0, 16));
+      held.push(res);
+    };
+    socket.emit('messages.upsert', {
+      type: 'notify',
+      messages: [
+        {
+          key: { remoteJid: BUDI, fromMe: false, id: '3EB0RESTART000001' },
+          messageTimestamp: 1732400000,
+          message: { imageMessage: { url: `${base}${path}`, directPath: path, mediaKey, fileSha256: Buffer.from(sha256Of(plain), 'hex'), fileLength: plain.length, mimetype: 'image/jpeg' } },
+        },
+      ],
+    });
+    await eventually(() => expect(held).toHaveLength(1), 10_000);
+    routes[path] = serve(encryptForWhatsApp(plain, mediaKey, 'WhatsApp Image Keys'));
+    await first.close();
+
+    const second = await startBaileysGateway(env, {}, undefined, downloader);
+    try {
+      (await second.sockets.waitForSocket(sid, 1)).open();
+      const path = `/api/v1/sessions/${sid}/chats/${BUDI}/messages/3EB0RESTART000001`;
+      await eventually(async () => expect((await second.call('get', path, first.key)).body.media).toMatchObject({ status: 'ready' }), 15_000);
+      const file = await second.call('get', `${path}/media`, first.key).buffer(true);
+      expect(Buffer.compare(file.body as Buffer, plain)).toBe(0);
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
 });
