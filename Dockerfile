@@ -12,6 +12,12 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# /app belongs to root and the gateway runs as `node`: what it writes (the development encryption
+# key when SESSION_ENCRYPTION_KEY is unset, the embedded PostgreSQL when DATABASE_URL is unset)
+# goes to /data, owned by `node`. A volume mounted there starts with this ownership.
+RUN mkdir /data && chown node:node /data
+ENV DATA_DIR=/data
+VOLUME /data
 USER node
 EXPOSE 3000
 CMD ["node", "dist/main.js"]

@@ -1,18 +1,8 @@
 /** Unit tests (pure logic) and end-to-end tests (the real app on a real PostgreSQL). */
-const tsJest = [
-  'ts-jest',
-  {
-    tsconfig: 'tsconfig.json',
-    diagnostics: false,
-    // The same @nestjs/swagger plugin the build uses, so the tested OpenAPI document is the real one.
-    astTransformers: { before: ['<rootDir>/test/support/swagger-plugin.transformer.js'] },
-  },
-];
-
 const common = {
   rootDir: __dirname,
   moduleFileExtensions: ['ts', 'js', 'json'],
-  transform: { '^.+\\.ts$': tsJest },
+  transform: { '^.+\\.ts$': '<rootDir>/test/support/ts-transformer.js' },
   testEnvironment: 'node',
 };
 

@@ -5,16 +5,7 @@
 module.exports = {
   rootDir: __dirname,
   moduleFileExtensions: ['ts', 'js', 'json'],
-  transform: {
-    '^.+\\.ts$': [
-      'ts-jest',
-      {
-        tsconfig: 'tsconfig.json',
-        diagnostics: false,
-        astTransformers: { before: ['<rootDir>/test/support/swagger-plugin.transformer.js'] },
-      },
-    ],
-  },
+  transform: { '^.+\\.ts$': '<rootDir>/test/support/ts-transformer.js' },
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/faults/**/*.faults-spec.ts'],
   maxWorkers: 1,

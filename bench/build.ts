@@ -17,8 +17,8 @@ export interface PrivateBuild {
 /**
  * Builds the app exactly as `npm run build` does (`nest build`, with the Swagger plugin), but into
  * a temporary directory: a `dist/` that something else rebuilds meanwhile cannot change the
- * benchmarked server under its feet, and the working tree is left as it was. A `node_modules`
- * link next to the output lets it resolve the project's packages.
+ * benchmarked server under its feet, and the working tree is left as it was. `node_modules` and
+ * `package.json` links next to the output let it resolve the project's packages and version.
  */
 export async function buildPrivately(): Promise<PrivateBuild> {
   const dir = mkdtempSync(join(tmpdir(), 'wgw-bench-build-'));
@@ -28,6 +28,8 @@ export async function buildPrivately(): Promise<PrivateBuild> {
     const tsconfig = join(dir, 'tsconfig.json');
     writeFileSync(tsconfig, JSON.stringify({ extends: join(ROOT, 'tsconfig.build.json'), compilerOptions: { outDir } }));
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    // The gateway reads its version (the webhook user agent) from the package file beside its build.
+    symlinkSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
     // The Nest CLI resolves `--path` against the working directory.
     await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), 'build', '--path', relative(ROOT, tsconfig)], {
       cwd: ROOT,

@@ -138,6 +138,42 @@ export function checkTargets(bench: Bench): Target[] {
     const growth = Math.max(bench.serve64RssGrowthMb, bench.upload64RssGrowthMb);
     targets.push({ name: 'RSS growth < 32 MiB with 64 MiB files', met: growth < 32, measured: `serve ${bench.serve64RssGrowthMb}, upload ${bench.upload64RssGrowthMb} MiB` });
   }
+  if (has('ingestWithWebhookMsgsPerSec', 'ingestMsgsPerSec')) {
+    const ratio = bench.ingestWithWebhookMsgsPerSec / bench.ingestMsgsPerSec;
+    targets.push({ name: 'ingestWithWebhookMsgsPerSec >= 0.6 x ingestMsgsPerSec', met: ratio >= 0.6, measured: `${ratio.toFixed(2)} x` });
+  }
+  if (has('webhookDeliveriesPerSec')) {
+    const rate = bench.webhookDeliveriesPerSec;
+    targets.push({ name: 'webhookDeliveriesPerSec >= 2000', met: rate >= 2000, measured: `${rate}/s` });
+  }
+  if (has('deliveryP50Ms', 'deliveryP99Ms')) {
+    targets.push({
+      name: 'delivery p50 < 50 ms, p99 < 250 ms at 500 events/s',
+      met: bench.deliveryP50Ms < 50 && bench.deliveryP99Ms < 250,
+      measured: `${bench.deliveryP50Ms} / ${bench.deliveryP99Ms} ms`,
+    });
+  }
+  if (has('backlogDrainPerSec')) {
+    targets.push({ name: 'backlogDrainPerSec >= 1000', met: bench.backlogDrainPerSec >= 1000, measured: `${bench.backlogDrainPerSec}/s` });
+  }
+  if (has('undelivered')) {
+    targets.push({
+      name: 'undelivered = 0, no bad signature, no duplicate',
+      met: bench.undelivered === 0 && bench.badSignatures === 0 && bench.webhookDuplicates === 0,
+      measured: `${bench.undelivered} undelivered, ${bench.badSignatures} bad, ${bench.webhookDuplicates} duplicates`,
+    });
+  }
+  if (has('feedPageRps', 'firstPageRps')) {
+    const ratio = bench.feedPageRps / bench.firstPageRps;
+    targets.push({ name: 'feedPageRps >= 0.8 x firstPageRps', met: ratio >= 0.8, measured: `${ratio.toFixed(2)} x` });
+  }
+  if (has('streamFanoutP99Ms', 'streamRssMb')) {
+    targets.push({
+      name: '1000 streams: fan-out p99 < 1000 ms, RSS < 400 MB',
+      met: bench.streamFanoutP99Ms < 1000 && bench.streamRssMb < 400,
+      measured: `${bench.streamFanoutP99Ms} ms, ${bench.streamRssMb} MB`,
+    });
+  }
   targets.push({ name: 'rssMb < 300', met: bench.rssMb < 300, measured: `${bench.rssMb} MB` });
   targets.push({ name: 'errors = 0', met: bench.errors === 0, measured: String(bench.errors) });
   return targets;

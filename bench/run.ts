@@ -25,6 +25,7 @@ import { createTestDatabase } from '../test/support/test-database';
 import { buildPrivately } from './build';
 import { summarizeCpuProfiles } from './cpu-profile';
 import { combineRounds, HttpResult, HttpScenario, runHttpScenario } from './http-load';
+import { runStreamFanout, runWebhookScenarios, StreamBench, WebhookBench } from './events-load';
 import { IngestTarget, runIngestScenario } from './ingest-load';
 import { MediaBench, runMediaBench } from './media-load';
 import { addCpu, CpuMeter, NO_CPU, RssSampler } from './process-usage';
@@ -42,7 +43,20 @@ import {
 } from './report';
 import { measurePageCosts, PageCost, seedMessages } from './seed';
 
-const SCENARIOS = ['floor', 'firstPage', 'deepPage', 'listChats', 'getChat', 'patchChat', 'offset', 'ingest', 'media'] as const;
+const SCENARIOS = [
+  'floor',
+  'firstPage',
+  'deepPage',
+  'listChats',
+  'getChat',
+  'patchChat',
+  'offset',
+  'ingest',
+  'webhooks',
+  'feed',
+  'stream',
+  'media',
+] as const;
 type ScenarioKey = (typeof SCENARIOS)[number];
 
 interface Options {
@@ -226,6 +240,8 @@ async function main(): Promise<void> {
         METRICS_TOKEN: '',
         DATA_DIR: join(mediaDir, 'data'),
         WA_EXTERNAL_SEND_URL: `http://127.0.0.1:${(connector.address() as AddressInfo).port}/send`,
+        // The webhook receiver runs on loopback.
+        WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
       },
     });
     cleanup.add('stop the gateway', () => gateway.stop('SIGTERM'));
@@ -333,21 +349,18 @@ async function main(): Promise<void> {
       log(`  keyset and OFFSET page costs measured in ${elapsed(t)}`);
     }
 
+    const ingestTargets: IngestTarget[] = seeded.sessions.map((s) => ({
+      sessionId: s.id,
+      key: ingestKeys[orgs.indexOf(s.orgId)],
+      chats: chats.get(s.id)!.slice(0, 25),
+    }));
+    const ingestSettings = { concurrency: options.ingestConcurrency, seconds: options.ingestSeconds, batchSize: BATCH };
     let ingest: IngestRow | undefined;
     if (runs('ingest')) {
       t = performance.now();
-      const targets: IngestTarget[] = seeded.sessions.map((s) => ({
-        sessionId: s.id,
-        key: ingestKeys[orgs.indexOf(s.orgId)],
-        chats: chats.get(s.id)!.slice(0, 25),
-      }));
       rss.phasePeakMb();
       const [result, cpu] = await meter.measure(() =>
-        runIngestScenario(gateway.baseUrl, database.url, targets, {
-          concurrency: options.ingestConcurrency,
-          seconds: options.ingestSeconds,
-          batchSize: BATCH,
-        }),
+        runIngestScenario(gateway.baseUrl, database.url, ingestTargets, ingestSettings),
       );
       ingest = { ...result, cpu, rssMb: rss.phasePeakMb() };
       log(`  ingestion: ${result.messagesPerSec.toFixed(0)} messages/s in ${result.acceptedBatches} batches (${elapsed(t)})`);
@@ -358,7 +371,41 @@ async function main(): Promise<void> {
       media = await runMediaBench({ baseUrl: gateway.baseUrl, key: mediaKey, rss, dir: mediaDir, seconds: roundSeconds, log });
       log(`  media scenarios in ${elapsed(t)}`);
     }
+
+    const manageKeys = runs('webhooks') || runs('stream') ? await Promise.all(orgs.map((org) => mint(org, ['manage', 'read']))) : [];
+    let webhooks: WebhookBench | undefined;
+    if (runs('webhooks')) {
+      t = performance.now();
+      webhooks = await runWebhookScenarios(
+        gateway.baseUrl,
+        database.url,
+        orgs.map((orgId, i) => ({ orgId, manageKey: manageKeys[i] })),
+        ingestTargets,
+        { ...ingestSettings, steadySeconds: options.quick ? 5 : 10, steadyRate: 500, backlog: options.quick ? 20_000 : 50_000, log },
+      );
+      log(`  webhook scenarios done (${elapsed(t)})`);
+    }
+
+    let feed: HttpResult | undefined;
+    if (runs('feed')) {
+      // A page of 100 events of the read key's organization: its sessions' ingestion recorded them.
+      const bigTargets = ingestTargets.filter((target) => seeded.sessions.find((s) => s.id === target.sessionId)?.orgId === big.orgId);
+      await runIngestScenario(gateway.baseUrl, database.url, bigTargets, { concurrency: 1, seconds: 1, batchSize: 200 });
+      const scenario: HttpScenario = { name: 'event feed, page of 100', path: '/api/v1/events?limit=100', headers: readHeaders };
+      await runHttpScenario(gateway.baseUrl, scenario, { connections: options.connections, seconds: options.warmupSeconds });
+      feed = await runHttpScenario(gateway.baseUrl, scenario, { connections: options.connections, seconds: roundSeconds });
+      log(`  ${scenario.name}: ${feed.rps.toFixed(0)} req/s, p99 ${feed.p99Ms} ms, ${feed.errors} errors`);
+    }
+
+    // The scenarios' peak; the streams' own memory has its own target.
     const peakRssMb = rss.peakMb();
+    let stream: (StreamBench & { rssMb: number }) | undefined;
+    if (runs('stream')) {
+      rss.phasePeakMb();
+      const target = ingestTargets.find((candidate) => seeded.sessions.find((s) => s.id === candidate.sessionId)?.orgId === orgs[0])!;
+      const fanout = await runStreamFanout(gateway.baseUrl, manageKeys[0], target, { streams: 1000, events: options.quick ? 5 : 10, log });
+      stream = { ...fanout, rssMb: rss.phasePeakMb() };
+    }
     rss.stop();
     await gateway.stop('SIGTERM');
 
@@ -379,6 +426,18 @@ async function main(): Promise<void> {
       deepPageP99Ms: http.get('deepPage')?.result.p99Ms ?? NaN,
       ingestMsgsPerSec: Math.round(ingest?.messagesPerSec ?? NaN),
       ingestIncompleteBatches: ingest?.incompleteBatches ?? NaN,
+      ingestWithWebhookMsgsPerSec: Math.round(webhooks?.ingestWithWebhook.messagesPerSec ?? NaN),
+      webhookDeliveriesPerSec: Math.round(webhooks?.webhookDeliveriesPerSec ?? NaN),
+      deliveryP50Ms: webhooks?.deliveryP50Ms ?? NaN,
+      deliveryP99Ms: webhooks?.deliveryP99Ms ?? NaN,
+      backlogDrainPerSec: Math.round(webhooks?.backlogDrainPerSec ?? NaN),
+      backlogFirstDeliverySec: webhooks ? Number(webhooks.backlogFirstDeliverySec.toFixed(1)) : NaN,
+      webhookDuplicates: webhooks?.duplicates ?? NaN,
+      badSignatures: webhooks?.badSignatures ?? NaN,
+      undelivered: webhooks?.undelivered ?? NaN,
+      feedPageRps: Math.round(feed?.rps ?? NaN),
+      streamFanoutP99Ms: stream ? Math.round(stream.fanoutP99Ms) : NaN,
+      streamRssMb: stream ? Number(stream.rssMb.toFixed(1)) : NaN,
       keysetDeepMs: costs ? Number(costs[1].medianMs.toFixed(3)) : NaN,
       offsetDeepMs: costs ? Number(costs[2].medianMs.toFixed(3)) : NaN,
       keysetDeepExplainMs: costs?.[1].executionMs ?? NaN,
@@ -386,7 +445,12 @@ async function main(): Promise<void> {
       ...media,
       rssMb: Number(peakRssMb.toFixed(1)),
       messages: seeded.messages,
-      errors: [...http.values()].reduce((sum, r) => sum + r.result.errors, 0) + (ingest?.errors ?? 0) + (media?.mediaErrors ?? 0),
+      errors:
+        [...http.values()].reduce((sum, r) => sum + r.result.errors, 0) +
+        (ingest?.errors ?? 0) +
+        (webhooks?.ingestWithWebhook.errors ?? 0) +
+        (feed?.errors ?? 0) +
+        (media?.mediaErrors ?? 0),
       connections: options.connections,
       secondsPerScenario: options.seconds,
       totalSeconds: Math.round((performance.now() - started) / 1000),

@@ -8,10 +8,11 @@ import { Server } from 'node:http';
 import { Duplex } from 'node:stream';
 import { Logger } from 'pino';
 import { CAPABILITY_EXTENSION } from './auth/access.decorators';
+import { RequestAuthenticator } from './auth/request-authenticator';
 import { AppModule } from './app.module';
 import { envelope } from './common/errors/envelope';
 import { ErrorEnvelopeDto } from './common/errors/error-envelope.dto';
-import { bodyLimitOf, streamsItsBody } from './common/http/body-limits';
+import { bodyLimitOf, DEFAULT_BODY_LIMIT_BYTES, streamsItsBody } from './common/http/body-limits';
 import { applyHttpConventions } from './common/http/openapi-conventions';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
 import { PinoNestLogger } from './common/logging/logger';
@@ -21,6 +22,7 @@ import { AppConfig } from './config/app-config';
 import { MESSAGE_ID_PATTERN } from './domain/message-id';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { MetricsService } from './metrics/metrics.service';
+import { DELIVERY_ID_PATTERN } from './webhooks/delivery-id';
 
 const ULID_SCHEMA = { type: 'string', pattern: ULID_PATTERN.source, minLength: 26, maxLength: 26 } as const;
 
@@ -30,6 +32,7 @@ const PATH_PARAMETERS = {
   id: ULID_SCHEMA,
   cid: CHAT_ID_SCHEMA,
   mid: { type: 'string', pattern: MESSAGE_ID_PATTERN.source, minLength: 1, maxLength: 128 },
+  did: { type: 'string', pattern: DELIVERY_ID_PATTERN.source, minLength: 5, maxLength: 22 },
 } as const;
 
 /**
@@ -108,12 +111,23 @@ export async function createApp(
   if (config.metricsToken) app.use(httpMetricsMiddleware(app.get(MetricsService)));
   // One JSON parser per body limit, made on first use; the OpenAPI document reads the same limits.
   const parsers = new Map<number, RequestHandler>();
+  const authenticator = app.get(RequestAuthenticator);
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (streamsItsBody(req.method, req.path)) return next();
     const limit = bodyLimitOf(req.path);
     let parser = parsers.get(limit);
     if (!parser) parsers.set(limit, (parser = express.json({ limit })));
-    parser(req, res, next);
+    if (limit <= DEFAULT_BODY_LIMIT_BYTES || req.method !== 'POST') return parser(req, res, next);
+    // Only a caller with a valid credential gets a large body parsed. Anyone else is answered
+    // before the body is read, and the connection closed rather than the body drained.
+    const parse = parser;
+    authenticator.callerOf(req).then(
+      () => parse(req, res, next),
+      (error: unknown) => {
+        res.setHeader('Connection', 'close');
+        next(error);
+      },
+    );
   });
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   answerUnparsableRequestsWithTheEnvelope(app.getHttpServer());

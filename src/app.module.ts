@@ -9,6 +9,8 @@ import { StrictValidationPipe } from './common/validation/strict-validation.pipe
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { EventStreamOptions } from './events/event-stream.service';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -16,10 +18,16 @@ import { SessionsModule } from './sessions/sessions.module';
 import { BaileysModule, BaileysModuleOptions } from './whatsapp/baileys/baileys.module';
 import { IngestionModule } from './ingestion/ingestion.module';
 import { ProvidersModule } from './whatsapp/providers/providers.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
+import { WebhookTuning } from './webhooks/webhook-tuning';
 
 export interface AppModuleOptions {
   /** Stand-ins for the `baileys` provider's sockets and time (tests). */
   baileys?: Pick<BaileysModuleOptions, 'socketFactory' | 'clock' | 'tuning' | 'mediaDownloader'>;
+  /** Shorter timings of the event stream (tests). */
+  events?: Partial<EventStreamOptions>;
+  /** The webhook dispatcher's timing (tests: a fast retry schedule). */
+  webhooks?: Partial<WebhookTuning>;
 }
 
 @Module({})
@@ -38,6 +46,8 @@ export class AppModule {
         ChatsModule,
         MessagesModule,
         IngestionModule,
+        EventsModule.register(options.events),
+        WebhooksModule.register(options.webhooks),
         // Always: sessions created with `baileys` need it whatever WA_PROVIDER says now. The package
         // itself is only loaded on the first connection.
         BaileysModule.register({ imports: [IngestionModule, ProvidersModule], ...options.baileys }),

@@ -1,14 +1,12 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Response } from 'express';
-import { ForbiddenError, UnauthorizedError } from '../common/errors/app-error';
+import { ForbiddenError } from '../common/errors/app-error';
 import { IS_PUBLIC, REQUIRED_CAPABILITY } from './access.decorators';
-import { AuthenticationService } from './authentication.service';
-import { AuthenticatedRequest, Caller } from './caller.decorator';
+import { AuthenticatedRequest } from './caller.decorator';
 import { Capability } from './capability';
 import { RateLimitService } from './rate-limit/rate-limit.service';
-
-const BEARER = /^Bearer +([^\s]+) *$/i;
+import { RequestAuthenticator } from './request-authenticator';
 
 /**
  * The one global guard: deny by default. A route is open only with `@Public()`; otherwise it
@@ -20,7 +18,7 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
 export class CapabilityGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly authentication: AuthenticationService,
+    private readonly authenticator: RequestAuthenticator,
     private readonly limits: RateLimitService,
   ) {}
 
@@ -30,7 +28,7 @@ export class CapabilityGuard implements CanActivate {
     const required = this.reflector.getAllAndOverride<Capability | undefined>(REQUIRED_CAPABILITY, targets);
     const http = context.switchToHttp();
     const request = http.getRequest<AuthenticatedRequest>();
-    const caller = await this.authenticate(request);
+    const caller = await this.authenticator.callerOf(request);
     this.limits.consume(caller, http.getResponse<Response>());
     if (!required) throw new ForbiddenError('this route declares no capability and is closed');
     if (!caller.capabilities.includes(required)) {
@@ -38,17 +36,5 @@ export class CapabilityGuard implements CanActivate {
     }
     request.caller = caller;
     return true;
-  }
-
-  private async authenticate(request: AuthenticatedRequest): Promise<Caller> {
-    const ip = request.ip ?? request.socket.remoteAddress ?? 'unknown';
-    const header = request.headers.authorization;
-    const token = header ? BEARER.exec(header)?.[1] : undefined;
-    // An IP past its failure limit is only let through on credentials already in memory: its
-    // failed attempts cost no database query and no JWKS fetch.
-    const caller = token ? await this.authentication.authenticate(token, this.limits.isBlocked(ip)) : null;
-    if (caller) return caller;
-    this.limits.recordFailure(ip);
-    throw new UnauthorizedError();
   }
 }

@@ -48,8 +48,8 @@ const COLUMNS = 'c.jid, c.name, c.type, c.archived, c.pinned, c.muted_until, c.u
 const ACTIVITY = 'COALESCE(c.last_message_at, -1)';
 
 const FIND_ONE_SQL = `SELECT ${COLUMNS} FROM sessions s
-                        LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
-                       WHERE s.id = $1 AND s.org_id = $2`;
+                        LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3 AND NOT c.purging
+                       WHERE s.id = $1 AND s.org_id = $2 AND s.deleted_at IS NULL`;
 
 /**
  * Queries on `chats`. Reads and REST writes check the session's organization in the same
@@ -63,7 +63,8 @@ export class ChatsRepository {
   /** Up to `limit` chats after `filter.after`; null when the organization has no such session. */
   async listPage(orgId: string, sessionId: string, limit: number, filter: ChatListFilter): Promise<ChatRow[] | null> {
     const params: unknown[] = [sessionId, orgId, limit];
-    const conditions = ['c.session_id = $1'];
+    // A chat being purged (deleted) is left out at once.
+    const conditions = ['c.session_id = $1', 'NOT c.purging'];
     // Literal conditions, so that the planner can match the partial indexes.
     if (filter.archived !== undefined) conditions.push(filter.archived ? 'c.archived' : 'NOT c.archived');
     if (filter.pinned !== undefined) conditions.push(filter.pinned ? 'c.pinned' : 'NOT c.pinned');
@@ -81,7 +82,7 @@ export class ChatsRepository {
             ORDER BY ${ACTIVITY} DESC, c.jid DESC
             LIMIT $3
          ) c ON true
-        WHERE s.id = $1 AND s.org_id = $2`,
+        WHERE s.id = $1 AND s.org_id = $2 AND s.deleted_at IS NULL`,
       params,
     );
     if (rows.length === 0) return null;
@@ -103,21 +104,21 @@ export class ChatsRepository {
     jid: string | null,
     change: ChatStateChange,
   ): Promise<ScopedChat & { provider: ProviderName | null; changed: boolean }> {
-    const rows = await queryRows<(ChatRow | { jid: null }) & { provider: ProviderName; changed: boolean }>(runner, `WITH s AS (SELECT id, provider FROM sessions WHERE id = $1 AND org_id = $2),
+    const rows = await queryRows<(ChatRow | { jid: null }) & { provider: ProviderName; changed: boolean }>(runner, `WITH s AS (SELECT id, provider FROM sessions WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL),
             u AS (
               UPDATE chats c
                  SET archived = COALESCE($4, c.archived),
                      pinned = COALESCE($5, c.pinned),
                      muted_until = CASE WHEN $6::boolean THEN $7::bigint ELSE c.muted_until END
                 FROM s
-               WHERE c.session_id = s.id AND c.jid = $3
+               WHERE c.session_id = s.id AND c.jid = $3 AND NOT c.purging
                  AND (c.archived, c.pinned, c.muted_until) IS DISTINCT FROM
                      (COALESCE($4, c.archived), COALESCE($5, c.pinned), CASE WHEN $6::boolean THEN $7::bigint ELSE c.muted_until END)
            RETURNING ${COLUMNS})
        SELECT s.provider, true AS changed, u.* FROM s JOIN u ON true
        UNION ALL
        SELECT s.provider, false AS changed, ${COLUMNS}
-         FROM s LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
+         FROM s LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3 AND NOT c.purging
         WHERE NOT EXISTS (SELECT 1 FROM u)`,
       [
         sessionId,
@@ -132,9 +133,16 @@ export class ChatsRepository {
     return { ...scoped(rows), provider: rows[0]?.provider ?? null, changed: rows[0]?.changed ?? false };
   }
 
-  /** Deletes a chat of a session the caller has locked; its messages go with it. */
-  async delete(runner: QueryRunner, sessionId: string, jid: string): Promise<boolean> {
-    const result = await runner.query('DELETE FROM chats WHERE session_id = $1 AND jid = $2', [sessionId, jid], true);
+  /**
+   * Marks a chat of a session the caller has locked for purging: gone for every read from the
+   * commit on; it and its messages are deleted in the background. False when there is no such chat.
+   */
+  async markPurging(runner: QueryRunner, sessionId: string, jid: string): Promise<boolean> {
+    const result = await runner.query(
+      'UPDATE chats SET purging = true WHERE session_id = $1 AND jid = $2 AND NOT purging',
+      [sessionId, jid],
+      true,
+    );
     return (result.affected ?? 0) > 0;
   }
 

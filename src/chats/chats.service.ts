@@ -3,12 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { EventLogRepository } from '../events/event-log.repository';
+import { OutboxRepository } from '../outbox/outbox.repository';
 import { LOGGER } from '../common/logging/logging.module';
 import { Page, toPage } from '../common/pagination/page';
 import { ProviderName } from '../config/app-config';
 import { decodePosition, encodePosition } from '../common/pagination/keyset-position';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
+import { StoredCopyPurger } from '../sessions/stored-copy-purger.service';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
 import { isChatJid } from '../domain/jid';
 import { ChatStateChange } from '../whatsapp/whatsapp-provider';
@@ -33,6 +35,8 @@ export class ChatsService {
     private readonly sessions: SessionsRepository,
     private readonly providers: ProviderRegistry,
     private readonly eventLog: EventLogRepository,
+    private readonly purger: StoredCopyPurger,
+    private readonly outbox: OutboxRepository,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -57,8 +61,10 @@ export class ChatsService {
   }
 
   /**
-   * Stores archive/pin/mute, then mirrors the change to WhatsApp through the session's provider,
-   * best effort: the stored copy is the answer whether or not the provider manages.
+   * Stores archive/pin/mute, and mirrors the change to WhatsApp through the session's provider,
+   * best effort: the stored copy is the answer whether or not the provider manages. A connection
+   * held by a replica gets it through the outbox, written in the same transaction, wherever the
+   * request arrived.
    */
   async update(orgId: string, sessionId: string, cid: string, input: UpdateChatDto): Promise<ChatDto> {
     const change: ChatStateChange = {};
@@ -75,23 +81,32 @@ export class ChatsService {
       if (updated.changed && updated.chat) {
         await this.eventLog.append(runner, orgId, [{ type: 'chat.updated', sessionId, data: toChatDto(updated.chat) }]);
       }
+      if (updated.chat && this.providers.get(updated.provider!).holdsConnection) {
+        const entry = { sessionId, orgId, provider: updated.provider!, chatJid: updated.chat.jid, messageId: null, payload: change };
+        await this.outbox.enqueue(runner, { ...entry, kind: 'chat-state' });
+      }
       return updated;
     });
     const chat = foundChat(result);
-    this.mirrorToWhatsApp(result.provider!, { id: sessionId, orgId }, chat.jid, change);
+    if (!this.providers.get(result.provider!).holdsConnection) this.mirrorToWhatsApp(result.provider!, { id: sessionId, orgId }, chat.jid, change);
     return toChatDto(chat);
   }
 
-  /** Deletes the chat and its messages from the stored copy only; WhatsApp is not touched. */
+  /**
+   * Deletes the chat and its messages from the stored copy only; WhatsApp is not touched. The
+   * chat is gone for every read at once; its rows are purged in bounded batches, the first before
+   * the answer, the rest (of a large chat) in the background.
+   */
   async delete(orgId: string, sessionId: string, cid: string): Promise<void> {
     if (!isSessionId(sessionId)) throw sessionNotFound();
     const jid = chatJidOf(cid);
     await this.dataSource.transaction(async (manager) => {
       // Under the session's write lock, so that a batch being ingested lands wholly before or after.
       if (!(await this.sessions.lockForWrite(manager.queryRunner!, sessionId, orgId))) throw sessionNotFound();
-      if (!jid || !(await this.repository.delete(manager.queryRunner!, sessionId, jid))) throw chatNotFound();
+      if (!jid || !(await this.repository.markPurging(manager.queryRunner!, sessionId, jid))) throw chatNotFound();
       await this.eventLog.append(manager.queryRunner!, orgId, [{ type: 'chat.deleted', sessionId, data: { id: jid } }]);
     });
+    await this.purger.purgeNow({ sessionId, jid: jid! });
   }
 
   private mirrorToWhatsApp(

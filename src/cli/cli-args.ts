@@ -1,3 +1,4 @@
+import { parseArgs as parseArgsOf, ParseArgsConfig } from 'node:util';
 import { isOrgId, MAX_ORG_ID_LENGTH } from '../auth/org-id';
 
 export const USAGE = `Usage:
@@ -20,65 +21,73 @@ export type CliCommand =
 /** Bad arguments: the message is the one line printed before exiting with status 2. */
 export class CliUsageError extends Error {}
 
-const OPTIONS = {
-  create: { values: ['org', 'name', 'capabilities'], flags: ['json'], positional: 0 },
-  list: { values: ['org'], flags: ['json'], positional: 0 },
-  revoke: { values: ['org'], flags: [], positional: 1 },
-} as const;
-
-type Action = keyof typeof OPTIONS;
-
-interface Parsed {
-  values: Map<string, string>;
-  flags: Set<string>;
-  positional: string[];
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+interface CommandSpec {
+  options: OptionsConfig;
+  positionals: number;
 }
 
+const VALUE = { type: 'string' } as const;
+const FLAG = { type: 'boolean' } as const;
+
+/** Each command's options, and how many positional arguments it takes. */
+const COMMANDS = {
+  create: { options: { org: VALUE, name: VALUE, capabilities: VALUE, json: FLAG }, positionals: 0 },
+  list: { options: { org: VALUE, json: FLAG }, positionals: 0 },
+  revoke: { options: { org: VALUE }, positionals: 1 },
+} satisfies Record<string, CommandSpec>;
+
+type Action = keyof typeof COMMANDS;
+
+interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/**
+ * The options and positional arguments of `api-keys <action>`, split by node's parser. Its
+ * lenient mode reports every option as given, so that the errors below can name the option.
+ */
 function parseOptions(action: Action, args: string[]): Parsed {
-  const spec = OPTIONS[action];
-  const parsed: Parsed = { values: new Map(), flags: new Set(), positional: [] };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (!arg.startsWith('--')) {
-      parsed.positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    if (parsed.values.has(name) || parsed.flags.has(name)) throw new CliUsageError(`--${name} given twice`);
-    if ((spec.flags as readonly string[]).includes(name)) {
-      if (eq !== -1) throw new CliUsageError(`--${name} takes no value`);
-      parsed.flags.add(name);
-    } else if ((spec.values as readonly string[]).includes(name)) {
-      const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
-      if (value === undefined) throw new CliUsageError(`--${name} needs a value`);
-      parsed.values.set(name, value);
-    } else {
-      throw new CliUsageError(`unknown option --${name} for api-keys ${action}`);
-    }
+  const spec: CommandSpec = COMMANDS[action];
+  const { values, positionals, tokens } = parseArgsOf({ args, options: spec.options, strict: false, allowPositionals: true, tokens: true });
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const type = Object.hasOwn(spec.options, token.name) ? spec.options[token.name].type : undefined;
+    if (type === undefined) throw new CliUsageError(`unknown option ${token.rawName} for api-keys ${action}`);
+    if (seen.has(token.name)) throw new CliUsageError(`${token.rawName} given twice`);
+    seen.add(token.name);
+    if (type === 'boolean' && token.value !== undefined) throw new CliUsageError(`${token.rawName} takes no value`);
+    if (type === 'string' && token.value === undefined) throw new CliUsageError(`${token.rawName} needs a value`);
   }
-  if (parsed.positional.length !== spec.positional) {
+  if (positionals.length !== spec.positionals) {
     throw new CliUsageError(
-      spec.positional === 0
-        ? `unexpected argument "${parsed.positional[0]}" for api-keys ${action}`
+      spec.positionals === 0
+        ? `unexpected argument "${positionals[0]}" for api-keys ${action}`
         : `api-keys ${action} takes exactly one key id`,
     );
   }
-  return parsed;
+  return { values, positionals };
+}
+
+function value(parsed: Parsed, name: string): string | undefined {
+  const given = parsed.values[name];
+  return typeof given === 'string' ? given : undefined;
 }
 
 function optionalOrg(parsed: Parsed): string | undefined {
-  const value = parsed.values.get('org');
-  if (value !== undefined && !isOrgId(value)) {
+  const org = value(parsed, 'org');
+  if (org !== undefined && !isOrgId(org)) {
     throw new CliUsageError(`--org must be 1 to ${MAX_ORG_ID_LENGTH} characters`);
   }
-  return value;
+  return org;
 }
 
 function required(parsed: Parsed, name: string): string {
-  const value = name === 'org' ? optionalOrg(parsed) : parsed.values.get(name);
-  if (value === undefined) throw new CliUsageError(`--${name} is required`);
-  return value;
+  const given = name === 'org' ? optionalOrg(parsed) : value(parsed, name);
+  if (given === undefined) throw new CliUsageError(`--${name} is required`);
+  return given;
 }
 
 /** Reads the command line (without `node` and the script). */
@@ -86,8 +95,8 @@ export function parseArgs(argv: string[]): CliCommand {
   if (argv.length === 0 || argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') return { command: 'help' };
   const [group, action, ...rest] = argv;
   if (group !== 'api-keys') throw new CliUsageError(`unknown command "${group}"`);
-  if (action === undefined || !Object.hasOwn(OPTIONS, action)) {
-    throw new CliUsageError(`api-keys needs one of: ${Object.keys(OPTIONS).join(', ')}`);
+  if (action === undefined || !Object.hasOwn(COMMANDS, action)) {
+    throw new CliUsageError(`api-keys needs one of: ${Object.keys(COMMANDS).join(', ')}`);
   }
   const parsed = parseOptions(action as Action, rest);
   switch (action as Action) {
@@ -97,12 +106,12 @@ export function parseArgs(argv: string[]): CliCommand {
         org: required(parsed, 'org'),
         name: required(parsed, 'name'),
         capabilities: required(parsed, 'capabilities').split(',').map((c) => c.trim()),
-        json: parsed.flags.has('json'),
+        json: parsed.values.json === true,
       };
     }
     case 'list':
-      return { command: 'list', org: optionalOrg(parsed), json: parsed.flags.has('json') };
+      return { command: 'list', org: optionalOrg(parsed), json: parsed.values.json === true };
     case 'revoke':
-      return { command: 'revoke', id: parsed.positional[0], org: optionalOrg(parsed) };
+      return { command: 'revoke', id: parsed.positionals[0], org: optionalOrg(parsed) };
   }
 }

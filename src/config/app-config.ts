@@ -41,6 +41,9 @@ export class AppConfig {
   /** `undefined` means: start the embedded PostgreSQL under `dataDir`. */
   databaseUrl?: string;
   databasePoolSize!: number;
+  /** PostgreSQL `statement_timeout` and `lock_timeout` of every pooled connection; 0 = none. */
+  databaseStatementTimeoutMs!: number;
+  databaseLockTimeoutMs!: number;
   dataDir!: string;
   embeddedPostgresPort!: number;
   jwt?: JwtConfig;
@@ -55,6 +58,14 @@ export class AppConfig {
   trustProxy!: boolean | number | string;
   logLevel!: LogLevel;
   media!: MediaConfig;
+  /** How long events are kept in the event log before they are pruned. */
+  eventRetentionHours!: number;
+  /** Lets webhooks call loopback, private and other non-public addresses (on-premise receivers, tests). */
+  webhookAllowPrivateUrls!: boolean;
+  /** How long a webhook receiver has to answer 2xx. */
+  webhookTimeoutMs!: number;
+  /** Deliveries in flight per webhook in this process. */
+  webhookConcurrency!: number;
 }
 
 export class ConfigError extends Error {
@@ -95,6 +106,13 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
     throw new ConfigError(name, `must use ${protocols.join(' or ')}`);
   }
   return raw;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(name, `must be true or false, got "${raw}"`);
+  return raw === 'true';
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
@@ -181,6 +199,8 @@ export function loadConfig(env: Env): AppConfig {
   config.port = int(env, 'PORT', 3000, 0, 65535);
   config.databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   config.databasePoolSize = int(env, 'DATABASE_POOL_SIZE', 10, 1, 500);
+  config.databaseStatementTimeoutMs = int(env, 'DB_STATEMENT_TIMEOUT_MS', 15_000, 0, 3_600_000);
+  config.databaseLockTimeoutMs = int(env, 'DB_LOCK_TIMEOUT_MS', 5_000, 0, 3_600_000);
   config.dataDir = resolve(str(env, 'DATA_DIR') ?? '.data');
   config.embeddedPostgresPort = int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535);
   config.jwt = jwt(env);
@@ -192,11 +212,15 @@ export function loadConfig(env: Env): AppConfig {
   config.metricsToken = str(env, 'METRICS_TOKEN');
   config.trustProxy = trustProxy(env);
   config.media = media(env);
+  config.eventRetentionHours = int(env, 'EVENT_RETENTION_HOURS', 168, 1, 87_600);
   config.logLevel = oneOf(
     env,
     'LOG_LEVEL',
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
     'info',
   );
+  config.webhookAllowPrivateUrls = flag(env, 'WEBHOOK_ALLOW_PRIVATE_URLS', false);
+  config.webhookTimeoutMs = int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000);
+  config.webhookConcurrency = int(env, 'WEBHOOK_CONCURRENCY', 8, 1, 256);
   return config;
 }

@@ -20,6 +20,9 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
       connectionTimeoutMillis: 3000,
       idleTimeoutMillis: 30_000,
       application_name: 'whatsapp-gateway',
+      // No request waits on the database without bound: past these it fails (503) instead.
+      statement_timeout: config.databaseStatementTimeoutMs,
+      lock_timeout: config.databaseLockTimeoutMs,
     },
   };
 }

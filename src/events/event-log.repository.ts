@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { QueryRunner } from 'typeorm';
 import { monotonicFactory } from 'ulid';
 import { EventType } from '../domain/event-types';
+import { MetricsService } from '../metrics/metrics.service';
 
 /** A change to record: `data` is the resource exactly as the REST API serves it. */
 export interface NewEvent {
@@ -21,6 +22,8 @@ const nextUlid = monotonicFactory();
  */
 @Injectable()
 export class EventLogRepository {
+  constructor(private readonly metrics: MetricsService) {}
+
   async append(runner: QueryRunner, orgId: string, events: readonly NewEvent[], history = false): Promise<void> {
     if (events.length === 0) return;
     const createdAt = Date.now();
@@ -53,5 +56,6 @@ export class EventLogRepository {
        SELECT pg_notify('${EVENTS_CHANNEL}', $1)`,
       [orgId, ids, events.map((e) => e.type), events.map((e) => e.sessionId), history, createdAt, payloads],
     );
+    this.metrics.recordEvents(events.map((e) => e.type));
   }
 }

@@ -6,6 +6,8 @@ import { AppConfig } from '../config/app-config';
 import { EVENTS_CHANNEL } from './event-log.repository';
 
 export type EventListener = (orgId: string) => void;
+/** Told a notification's payload on another channel, or `'*'` after a reconnect. */
+export type ChannelListener = (payload: string) => void;
 
 const RECONNECT_MS = 1000;
 
@@ -19,6 +21,8 @@ const RECONNECT_MS = 1000;
 @Injectable()
 export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
   private readonly listeners = new Set<EventListener>();
+  /** Other channels on the same connection (replicas coordinating through PostgreSQL). */
+  private readonly channels = new Map<string, Set<ChannelListener>>();
   private client: Client | null = null;
   private stopped = false;
   private retry: NodeJS.Timeout | null = null;
@@ -31,6 +35,20 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Listens on `channel` (a lower-case identifier) too; `'*'` after a reconnect, as for events. */
+  listen(channel: string, listener: ChannelListener): () => void {
+    if (!/^[a-z_]+$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
+    let listeners = this.channels.get(channel);
+    if (!listeners) {
+      listeners = new Set();
+      this.channels.set(channel, listeners);
+      // Before the connection is up, connect() listens on every channel known by then.
+      this.client?.query(`LISTEN ${channel}`).catch((error: unknown) => this.logger.warn({ err: error, channel }, 'LISTEN failed'));
+    }
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   onModuleInit(): void {
@@ -46,7 +64,10 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
   private async connect(): Promise<void> {
     if (this.stopped) return;
     const client = new Client({ connectionString: this.config.databaseUrl, application_name: 'whatsapp-gateway-listen' });
-    client.on('notification', (message) => this.emit(message.payload ?? '*'));
+    client.on('notification', (message) => {
+      if (message.channel === EVENTS_CHANNEL) this.emit(message.payload ?? '*');
+      else this.emitOn(message.channel, message.payload ?? '*');
+    });
     client.on('error', (error) => {
       this.logger.warn({ err: error }, 'event notification connection lost');
       this.reconnectLater(client);
@@ -54,10 +75,17 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
     client.on('end', () => this.reconnectLater(client));
     try {
       await client.connect();
-      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+      // The app may have stopped while this connection was being made: nothing would end it.
+      if (this.stopped) {
+        client.removeAllListeners('end');
+        await client.end();
+        return;
+      }
       this.client = client;
+      await client.query([EVENTS_CHANNEL, ...this.channels.keys()].map((channel) => `LISTEN ${channel}`).join('; '));
       // Whatever was committed while no connection listened is found by the readers' next query.
       this.emit('*');
+      for (const channel of this.channels.keys()) this.emitOn(channel, '*');
     } catch (error) {
       this.logger.warn({ err: error }, 'event notification connection failed');
       this.reconnectLater(client);
@@ -74,6 +102,16 @@ export class EventNotifications implements OnModuleInit, OnApplicationShutdown {
       void this.connect();
     }, RECONNECT_MS);
     this.retry.unref();
+  }
+
+  private emitOn(channel: string, payload: string): void {
+    for (const listener of this.channels.get(channel) ?? []) {
+      try {
+        listener(payload);
+      } catch (error) {
+        this.logger.error({ err: error, channel }, 'notification listener failed');
+      }
+    }
   }
 
   private emit(orgId: string): void {

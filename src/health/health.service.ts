@@ -19,7 +19,12 @@ export class HealthService implements BeforeApplicationShutdown {
     }
   }
 
-  beforeApplicationShutdown(): void {
+  /** From now on readiness answers 503: the load balancer stops sending requests here. */
+  beginShutdown(): void {
     this.shuttingDown = true;
+  }
+
+  beforeApplicationShutdown(): void {
+    this.beginShutdown();
   }
 }

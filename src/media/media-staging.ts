@@ -77,11 +77,14 @@ class Measure extends Transform {
  * (too large, cut off, refused) is deleted before the error reaches the caller.
  */
 export class MediaStaging {
+  private prepared = false;
+
   constructor(readonly dir: string) {}
 
   /** Creates the directory and deletes what a crash left behind. */
   async prepare(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    this.prepared = true;
     const now = Date.now();
     for (const name of await readdir(this.dir)) {
       const path = join(this.dir, name);
@@ -96,6 +99,7 @@ export class MediaStaging {
    * a multipart body, whose parser stalls when a part stops being read.
    */
   async stage(source: Readable, maxBytes: number, { readToEnd = false } = {}): Promise<StagedFile> {
+    if (!this.prepared) await this.prepare();
     const path = join(this.dir, `${randomUUID()}.part`);
     const measure = new Measure(maxBytes, readToEnd);
     try {

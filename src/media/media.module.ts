@@ -1,5 +1,7 @@
 import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { join } from 'node:path';
+import { Logger } from 'pino';
+import { LOGGER } from '../common/logging/logging.module';
 import { AppConfig } from '../config/app-config';
 import { FsMediaStore } from './fs-media-store';
 import { MediaFiles } from './media-files.service';
@@ -20,11 +22,14 @@ import { S3MediaStore } from './s3-media-store';
     },
     {
       provide: MediaStaging,
-      inject: [AppConfig],
-      useFactory: async (config: AppConfig): Promise<MediaStaging> => {
+      inject: [AppConfig, LOGGER],
+      useFactory: async (config: AppConfig, logger: Logger): Promise<MediaStaging> => {
         // Beside the `fs` store, on the same file system: storing a file is then a rename.
         const staging = new MediaStaging(join(config.dataDir, 'media', '.staging'));
-        await staging.prepare();
+        // An unusable DATA_DIR fails file transfers (each tries again), not the whole gateway.
+        await staging
+          .prepare()
+          .catch((error: unknown) => logger.error({ err: error, dir: staging.dir }, 'the media staging directory cannot be prepared; files cannot be received'));
         return staging;
       },
     },

@@ -1,22 +1,19 @@
-import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Logger } from 'pino';
 import { DataSource, QueryRunner } from 'typeorm';
 import { chatJidOf, chatNotFound } from '../chats/chat-id';
 import { ChatsRepository } from '../chats/chats.repository';
 import { ConflictError, ValidationError } from '../common/errors/app-error';
-import { LOGGER } from '../common/logging/logging.module';
 import { EventLogRepository } from '../events/event-log.repository';
-import { MetricsService } from '../metrics/metrics.service';
+import { OutboxRepository } from '../outbox/outbox.repository';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
 import { chatTypeOf, userJidOf } from '../domain/jid';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
-import { OutgoingMessage, ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
+import { ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
 import { IncomingMessage } from 'node:http';
 import { MediaMessageType, MessageMedia } from '../domain/media';
 import { MediaFiles } from '../media/media-files.service';
-import { MediaStore, objectKey } from '../media/media-store';
 import { StrictValidationPipe } from '../common/validation/strict-validation.pipe';
 import { CheckedFile, OutgoingMediaService } from './outgoing-media.service';
 import { ChangeRecorder } from './change-recorder';
@@ -25,13 +22,8 @@ import { IdempotencyKeysRepository } from './idempotency-keys.repository';
 import { MessageDto } from './message.dto';
 import { newOutgoingMessageId } from './message-id';
 import { MessagesRepository } from './messages.repository';
+import { OutboxDispatcher, QueuedSend } from './outbox-dispatcher.service';
 import { SendMessageDto } from './send-message.dto';
-
-/** Attempts to record a send's outcome while the database is briefly unavailable. */
-const OUTCOME_WRITE_ATTEMPTS = 3;
-const OUTCOME_RETRY_MS = 500;
-/** On shutdown, sends already answered 202 get this long to finish and record their outcome. */
-const SHUTDOWN_WAIT_MS = 8_000;
 
 export interface SendResult {
   message: MessageDto;
@@ -39,24 +31,15 @@ export interface SendResult {
   replayed: boolean;
 }
 
-interface Send {
-  provider: WhatsAppProvider;
-  session: ProviderSession;
-  chatJid: string;
-  message: OutgoingMessage;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-
 /**
- * Sending: the message is stored as `pending` (with its chat, and the `Idempotency-Key`'s first
- * response) in one transaction and answered at once; the provider's one attempt runs after the
- * response, and its outcome moves the message to `sent` or `failed` (forward only, so a receipt
- * that arrived first is kept).
+ * Sending: the message is stored as `pending` (with its chat, its file, the `Idempotency-Key`'s
+ * first response, and the outbox row that carries it to the replica holding the session) in one
+ * transaction and answered at once; the provider's one attempt is made by that replica (see
+ * `OutboxDispatcher`), and its outcome moves the message to `sent` or `failed` (forward only, so
+ * a receipt that arrived first is kept).
  */
 @Injectable()
-export class MessageSendService implements BeforeApplicationShutdown {
-  private readonly inFlight = new Set<Promise<void>>();
+export class MessageSendService {
   private readonly validation = new StrictValidationPipe();
 
   constructor(
@@ -66,12 +49,11 @@ export class MessageSendService implements BeforeApplicationShutdown {
     private readonly messages: MessagesRepository,
     private readonly idempotencyKeys: IdempotencyKeysRepository,
     private readonly providers: ProviderRegistry,
-    private readonly metrics: MetricsService,
     private readonly eventLog: EventLogRepository,
     private readonly outgoingMedia: OutgoingMediaService,
     private readonly files: MediaFiles,
-    private readonly store: MediaStore,
-    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly outbox: OutboxRepository,
+    private readonly dispatcher: OutboxDispatcher,
   ) {}
 
   /**
@@ -101,12 +83,13 @@ export class MessageSendService implements BeforeApplicationShutdown {
       const session = await this.sessions.lockForSend(manager.queryRunner!, sessionId, orgId);
       if (!session) throw sessionNotFound();
       if (!chatJidOf(cid)) throw chatNotFound();
-      this.checkCanSend(this.providers.get(session.provider), sessionId);
+      this.checkCanSend(this.providers.get(session.provider), sessionId, session.status);
     });
   }
 
-  private checkCanSend(provider: WhatsAppProvider, sessionId: string): void {
-    if (!provider.canSend(sessionId)) {
+  private checkCanSend(provider: WhatsAppProvider, sessionId: string, status: string): void {
+    // A connection held by a replica, maybe another one: what it last stored tells.
+    if (provider.holdsConnection ? status !== 'connected' : !provider.canSend(sessionId)) {
       throw new ConflictError(
         provider.name === 'external'
           ? 'the session cannot send: no connector is configured for external sessions'
@@ -145,7 +128,7 @@ export class MessageSendService implements BeforeApplicationShutdown {
     const chatJid = chatJidOf(cid);
     const scope = key !== undefined && chatJid !== null ? { orgId, sessionId, chatJid, key } : undefined;
     const hash = requestHash(body, file?.media.sha256);
-    let send: Send | undefined;
+    let queued = false;
     const result = await this.dataSource.transaction(async (manager): Promise<SendResult> => {
       const runner = manager.queryRunner!;
       // First, so that a duplicate arriving meanwhile is told at once rather than queued behind it.
@@ -163,36 +146,29 @@ export class MessageSendService implements BeforeApplicationShutdown {
         return { message: stored.response, replayed: true };
       }
       const provider = this.providers.get(session.provider);
-      this.checkCanSend(provider, sessionId);
+      this.checkCanSend(provider, sessionId, session.status);
       if (file) await this.files.keep(runner, orgId, file.staged);
       const message = await this.storePending(runner, { id: sessionId, orgId }, chatJid, session.phoneNumber, body, file?.media ?? null);
       if (scope) await this.idempotencyKeys.save(runner, scope, { requestHash: hash, response: message });
-      send = { provider, session: { id: sessionId, orgId }, chatJid, message: this.outgoing(orgId, sessionId, chatJid, message, origin) };
+      const payload = this.outgoing(sessionId, chatJid, message, origin);
+      await this.outbox.enqueue(runner, { sessionId, orgId, provider: provider.name, kind: 'send', chatJid, messageId: message.id, payload });
+      queued = true;
       return { message, replayed: false };
     });
-    if (send) this.dispatch(send);
+    // This replica starts at once when it may (it holds the session, or any replica may).
+    if (queued) this.dispatcher.poke(sessionId);
     return result;
   }
 
-  /** On shutdown, sends already answered get to finish, so that their outcome is recorded. */
-  beforeApplicationShutdown(): Promise<void> {
-    return this.drain(SHUTDOWN_WAIT_MS);
+  /** Resolves once every send this replica is carrying out has its outcome recorded, or after `timeoutMs`. */
+  drain(timeoutMs: number): Promise<void> {
+    return this.dispatcher.drain(timeoutMs);
   }
 
-  /** Resolves once every send answered so far has its outcome recorded, or after `timeoutMs`. */
-  async drain(timeoutMs: number): Promise<void> {
-    if (this.inFlight.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([Promise.all(this.inFlight), timeout]);
-    clearTimeout(timer);
-  }
-
-  /** What the provider is given to send. */
-  private outgoing(orgId: string, sessionId: string, chatJid: string, message: MessageDto, origin: string): OutgoingMessage {
+  /** What the outbox row carries for the provider: the file's fields, opened from the blob store by the dispatcher. */
+  private outgoing(sessionId: string, chatJid: string, message: MessageDto, origin: string): QueuedSend {
     if (!message.media) return { id: message.id, type: 'text', text: message.text! };
     const media = message.media;
-    const key = objectKey(orgId, media.sha256);
     return {
       id: message.id,
       type: message.type as MediaMessageType,
@@ -204,11 +180,6 @@ export class MessageSendService implements BeforeApplicationShutdown {
         fileName: media.fileName,
         voiceNote: media.voiceNote,
         url: `${origin}/api/v1/sessions/${sessionId}/chats/${chatJid}/messages/${message.id}/media`,
-        open: async () => {
-          const stream = await this.store.open(key);
-          if (!stream) throw new Error('the file to send is missing from the media store');
-          return stream;
-        },
       },
     };
   }
@@ -254,47 +225,5 @@ export class MessageSendService implements BeforeApplicationShutdown {
     changes.chatsTouched(await this.chats.refreshLastMessageAt(runner, sessionId, [chatJid]));
     await this.eventLog.append(runner, orgId, changes.events());
     return message;
-  }
-
-  /** Runs the provider's one attempt after the response is on its way. */
-  private dispatch(send: Send): void {
-    const task = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.deliver(send))
-      .catch((error: unknown) => this.logger.error({ err: error, sessionId: send.session.id }, 'send task failed'));
-    this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
-  }
-
-  private async deliver({ provider, session, chatJid, message }: Send): Promise<void> {
-    let outcome: 'sent' | 'failed' = 'sent';
-    try {
-      await provider.send(session, chatJid, message);
-    } catch (error) {
-      outcome = 'failed';
-      this.logger.warn({ err: error, sessionId: session.id, chatJid, messageId: message.id }, 'send failed');
-    }
-    this.metrics.recordSend(outcome);
-    await this.recordOutcome(session, chatJid, message.id, outcome);
-  }
-
-  private async recordOutcome(session: ProviderSession, chatJid: string, id: string, status: 'sent' | 'failed'): Promise<void> {
-    const sessionId = session.id;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.dataSource.transaction(async (manager) => {
-          const runner = manager.queryRunner!;
-          const changes = new ChangeRecorder(sessionId);
-          changes.messagesWritten(await this.messages.applyChanges(runner, sessionId, [{ chatJid, id, status, revoked: false }]));
-          await this.eventLog.append(runner, session.orgId, changes.events());
-        });
-        return;
-      } catch (error) {
-        if (attempt >= OUTCOME_WRITE_ATTEMPTS) {
-          this.logger.error({ err: error, sessionId, chatJid, messageId: id, status }, 'could not record the outcome of a send');
-          return;
-        }
-        await sleep(OUTCOME_RETRY_MS);
-      }
-    }
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ChatsModule } from '../chats/chats.module';
 import { EventLogModule } from '../events/event-log.module';
 import { MediaModule } from '../media/media.module';
+import { OutboxModule } from '../outbox/outbox.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { ProvidersModule } from '../whatsapp/providers/providers.module';
 import { IdempotencyKeysPrunerService } from './idempotency-keys-pruner.service';
@@ -12,12 +13,13 @@ import { MessageSendService } from './message-send.service';
 import { MediaDownloadService } from './media-download.service';
 import { MediaDownloadsRepository } from './media-downloads.repository';
 import { OutgoingMediaService } from './outgoing-media.service';
+import { OutboxDispatcher } from './outbox-dispatcher.service';
 import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 
 @Module({
-  imports: [SessionsModule, ChatsModule, ProvidersModule, EventLogModule, MediaModule],
+  imports: [SessionsModule, ChatsModule, ProvidersModule, EventLogModule, MediaModule, OutboxModule],
   controllers: [MessagesController, MessageMediaController],
   providers: [
     MessagesRepository,
@@ -27,6 +29,7 @@ import { MessagesService } from './messages.service';
     OutgoingMediaService,
     MediaDownloadsRepository,
     MediaDownloadService,
+    OutboxDispatcher,
     IdempotencyKeysRepository,
     IdempotencyKeysPrunerService,
   ],

@@ -102,7 +102,7 @@ const MERGED_MEDIA = `CASE WHEN NOT (EXCLUDED.type = ANY ($13::text[])) THEN NUL
  */
 export function messagePageSql(withCursor: boolean): string {
   return `SELECT c.jid AS chat_jid, m.* FROM sessions s
-            LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
+            LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3 AND NOT c.purging
             LEFT JOIN LATERAL (
               SELECT ${COLUMNS} FROM messages
                WHERE session_id = $1 AND chat_jid = $3 AND c.jid IS NOT NULL
@@ -110,16 +110,16 @@ export function messagePageSql(withCursor: boolean): string {
                ORDER BY ts DESC, id DESC
                LIMIT $4
             ) m ON true
-           WHERE s.id = $1 AND s.org_id = $2`;
+           WHERE s.id = $1 AND s.org_id = $2 AND s.deleted_at IS NULL`;
 }
 
 const FIRST_PAGE_SQL = messagePageSql(false);
 const NEXT_PAGE_SQL = messagePageSql(true);
 
 const FIND_ONE_SQL = `SELECT c.jid AS chat_jid, ${M_COLUMNS} FROM sessions s
-                        LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
+                        LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3 AND NOT c.purging
                         LEFT JOIN messages m ON m.session_id = c.session_id AND m.chat_jid = c.jid AND m.id = $4
-                       WHERE s.id = $1 AND s.org_id = $2`;
+                       WHERE s.id = $1 AND s.org_id = $2 AND s.deleted_at IS NULL`;
 
 const FIND_MEDIA_SQL = `SELECT s.provider, c.jid AS chat_jid, m.id, m.type, m.media, m.media_error FROM sessions s
                           LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3

@@ -52,6 +52,25 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly events = new Counter({
+    name: 'gateway_events_total',
+    help: 'Events written to the event log, by type (counted when written: a transaction rolled back afterwards still counts)',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly sessionsHeld = new Gauge({
+    name: 'gateway_sessions_held',
+    help: 'Sessions whose WhatsApp connection this replica holds',
+    registers: [this.registry],
+  });
+
+  readonly sessionTakeovers = new Counter({
+    name: 'gateway_session_takeovers_total',
+    help: 'Sessions this replica took over because no replica held them',
+    registers: [this.registry],
+  });
+
   constructor(@InjectDataSource() dataSource: DataSource) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
@@ -64,7 +83,7 @@ export class MetricsService {
         this.reset();
         try {
           const rows: { status: string; count: string }[] = await dataSource.query(
-            'SELECT status, count(*) AS count FROM sessions GROUP BY status',
+            'SELECT status, count(*) AS count FROM sessions WHERE deleted_at IS NULL GROUP BY status',
           );
           for (const row of rows) this.set({ status: row.status }, Number(row.count));
         } catch {
@@ -94,5 +113,11 @@ export class MetricsService {
 
   recordSend(outcome: 'sent' | 'failed'): void {
     this.sends.inc({ outcome });
+  }
+
+  recordEvents(types: readonly string[]): void {
+    const counts = new Map<string, number>();
+    for (const type of types) counts.set(type, (counts.get(type) ?? 0) + 1);
+    for (const [type, count] of counts) this.events.inc({ type }, count);
   }
 }

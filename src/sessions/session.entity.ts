@@ -27,4 +27,8 @@ export class SessionEntity {
 
   @Column({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
+
+  /** Set when the session is deleted: from then on it is gone for every read, and purged in the background. */
+  @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true, select: false })
+  deletedAt?: Date | null;
 }

@@ -119,7 +119,8 @@ export class SessionsController {
       'While the session is `pairing`, asks WhatsApp for an 8-character code for `phoneNumber`; enter it on that ' +
       'phone (Linked devices → Link a device → Link with phone number instead). A code not entered before the ' +
       'connection drops is forgotten; ask again. 409 when the session is not pairing (and always for an `external` ' +
-      'session, which its connector pairs); 503 when WhatsApp does not answer.',
+      'session, which its connector pairs); 503 when WhatsApp does not answer, when no replica holds the session ' +
+      'right now, or when the replica holding it does not answer within 10 s.',
   })
   @ApiOkResponse({ type: PairingCodeDto })
   @ApiErrorResponses(404, 422)

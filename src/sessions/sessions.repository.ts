@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryRunner } from 'typeorm';
+import { DataSource, IsNull, QueryRunner } from 'typeorm';
 import { ProviderName } from '../config/app-config';
 import { SessionStatus } from '../domain/gateway-events';
 import { queryRows } from '../database/prepared-query';
 import { EventLogRepository } from '../events/event-log.repository';
+import { RELEASED_CHANNEL } from './session-ownership.service';
 import { SessionEntity } from './session.entity';
 import { toSessionDto } from './session.dto';
 
@@ -19,6 +20,9 @@ export interface LockedSession {
   provider: ProviderName;
   orgId: string;
 }
+
+/** The channel that tells the replica holding a session that the session was deleted; the payload is its id. */
+export const SESSIONS_CHANNEL = 'gateway_sessions';
 
 /** The columns of a session as `SessionEntity` names them, for raw queries. */
 const ENTITY_COLUMNS = `id, org_id AS "orgId", name, provider, status, phone_number AS "phoneNumber",
@@ -47,14 +51,14 @@ export class SessionsRepository {
   }
 
   findOwned(orgId: string, id: string): Promise<SessionEntity | null> {
-    return this.repo.findOneBy({ id, orgId });
+    return this.repo.findOneBy({ id, orgId, deletedAt: IsNull() });
   }
 
   /** A page of an organization's sessions, newest first, after the `(createdAt, id)` position. */
   listPage(orgId: string, limit: number, after?: { createdAt: Date; id: string }): Promise<SessionEntity[]> {
     const query = this.repo
       .createQueryBuilder('s')
-      .where('s.org_id = :orgId', { orgId })
+      .where('s.org_id = :orgId AND s.deleted_at IS NULL', { orgId })
       .orderBy('s.created_at', 'DESC')
       .addOrderBy('s.id', 'DESC')
       .limit(limit);
@@ -62,12 +66,18 @@ export class SessionsRepository {
     return query.getMany();
   }
 
-  /** Deletes the session with its `session.deleted` event; the foreign keys take its chats, messages and credentials with it. */
-  async delete(orgId: string, id: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      const result = await manager.getRepository(SessionEntity).delete({ id, orgId });
-      if (!result.affected) return;
+  /**
+   * Marks the session deleted, at once for every read; its rows are purged in the background.
+   * False when there is no such session (any more).
+   */
+  async markDeleted(orgId: string, id: string): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      const result = await manager.getRepository(SessionEntity).update({ id, orgId, deletedAt: IsNull() }, { deletedAt: new Date() });
+      if (!result.affected) return false;
       await this.eventLog.append(manager.queryRunner!, orgId, [{ type: 'session.deleted', sessionId: id, data: { id } }]);
+      // Tells the replica holding the session, on commit, to log it out.
+      await manager.query(`SELECT pg_notify('${SESSIONS_CHANNEL}', $1)`, [id]);
+      return true;
     });
   }
 
@@ -79,8 +89,8 @@ export class SessionsRepository {
   async lockForWrite(runner: QueryRunner, id: string, orgId?: string): Promise<LockedSession | null> {
     const rows = (await runner.query(
       orgId === undefined
-        ? 'SELECT provider, org_id AS "orgId" FROM sessions WHERE id = $1 FOR NO KEY UPDATE'
-        : 'SELECT provider, org_id AS "orgId" FROM sessions WHERE id = $1 AND org_id = $2 FOR NO KEY UPDATE',
+        ? 'SELECT provider, org_id AS "orgId" FROM sessions WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE'
+        : 'SELECT provider, org_id AS "orgId" FROM sessions WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE',
       orgId === undefined ? [id] : [id, orgId],
     )) as LockedSession[];
     return rows[0] ?? null;
@@ -101,27 +111,60 @@ export class SessionsRepository {
     return rows[0] ?? null;
   }
 
-  /** `lockForWrite` for a send of `orgId`: also the attached number, which a sent message is from. */
+  /** `lockForWrite` for a send of `orgId`: also the attached number, which a sent message is from, and the status. */
   async lockForSend(
     runner: QueryRunner,
     id: string,
     orgId: string,
-  ): Promise<{ provider: ProviderName; phoneNumber: string | null } | null> {
+  ): Promise<{ provider: ProviderName; phoneNumber: string | null; status: SessionStatus } | null> {
     const rows = (await runner.query(
-      'SELECT provider, phone_number FROM sessions WHERE id = $1 AND org_id = $2 FOR NO KEY UPDATE',
+      'SELECT provider, phone_number, status FROM sessions WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE',
       [id, orgId],
-    )) as { provider: ProviderName; phone_number: string | null }[];
-    return rows.length === 0 ? null : { provider: rows[0].provider, phoneNumber: rows[0].phone_number };
+    )) as { provider: ProviderName; phone_number: string | null; status: SessionStatus }[];
+    return rows.length === 0 ? null : { provider: rows[0].provider, phoneNumber: rows[0].phone_number, status: rows[0].status };
   }
 
-  /** Up to `limit` sessions of `provider` that are not logged out, by id, after `afterId`. */
-  async listConnectable(provider: ProviderName, limit: number, afterId = ''): Promise<{ id: string; orgId: string }[]> {
+  /** How many sessions of `provider` are not logged out (nor deleted): those a replica should hold. */
+  async countConnectable(provider: ProviderName): Promise<number> {
+    const rows = await this.dataSource.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM sessions WHERE provider = $1 AND status <> 'logged_out' AND deleted_at IS NULL`,
+      [provider],
+    );
+    return rows[0].n;
+  }
+
+  /**
+   * Up to `limit` sessions of `provider` that are not logged out and whose advisory lock (the
+   * session id after `lockPrefix`) no replica holds, in random order, so that replicas looking at
+   * the same time mostly pick different ones.
+   */
+  async listUnheld(provider: ProviderName, lockPrefix: string, limit: number): Promise<{ id: string; orgId: string }[]> {
     const rows = await this.dataSource.query<{ id: string; org_id: string }[]>(
-      `SELECT id, org_id FROM sessions
-        WHERE provider = $1 AND status <> 'logged_out' AND id > $2
-        ORDER BY id LIMIT $3`,
-      [provider, afterId, limit],
+      `WITH held AS (
+         SELECT (l.classid::bigint << 32) | l.objid::bigint AS key
+           FROM pg_locks l
+          WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+       )
+       SELECT s.id, s.org_id FROM sessions s
+        WHERE s.provider = $1 AND s.status <> 'logged_out' AND s.deleted_at IS NULL
+          AND hashtextextended($2 || s.id, 0) NOT IN (SELECT key FROM held)
+        ORDER BY random() LIMIT $3`,
+      [provider, lockPrefix, limit],
     );
     return rows.map((row) => ({ id: row.id, orgId: row.org_id }));
+  }
+
+  /** Tells the replicas that sessions were given away. */
+  async announceReleased(): Promise<void> {
+    await this.dataSource.query(`SELECT pg_notify('${RELEASED_CHANNEL}', '')`);
+  }
+
+  /** What the holder of sessions `ids` needs to know to keep holding them; a purged session is absent. */
+  async holdingStates(ids: readonly string[]): Promise<{ id: string; deleted: boolean; status: SessionStatus }[]> {
+    return this.dataSource.query(
+      'SELECT id, deleted_at IS NOT NULL AS deleted, status FROM sessions WHERE id = ANY($1::text[])',
+      [ids],
+    );
   }
 }

@@ -1,10 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { Logger } from 'pino';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ulid } from 'ulid';
-import { ConflictError } from '../common/errors/app-error';
-import { LOGGER } from '../common/logging/logging.module';
+import { ConflictError, UnavailableError } from '../common/errors/app-error';
 import { Page, toPage } from '../common/pagination/page';
+import { PairingQrRepository } from '../whatsapp/pairing-qr.repository';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
+import { HolderRelay } from './holder-relay.service';
 import { PairingCodeDto, SessionQrDto } from './pairing.dto';
 import { SessionConnectorService } from './session-connector.service';
 import { SessionEntity } from './session.entity';
@@ -12,18 +12,28 @@ import { SessionDto, toSessionDto } from './session.dto';
 import { isSessionId, sessionNotFound } from './session-id';
 import { decodePosition, encodePosition, MAX_DATE_MS } from '../common/pagination/keyset-position';
 import { SessionsRepository } from './sessions.repository';
+import { StoredCopyPurger } from './stored-copy-purger.service';
 
-/** A logout that has not finished by then is abandoned; the session is deleted regardless. */
-const LOGOUT_TIMEOUT_MS = 5000;
+/** The request the replica holding a session answers with a pairing code. */
+const PAIRING_CODE_REQUEST = 'pairing-code';
 
 @Injectable()
-export class SessionsService {
+export class SessionsService implements OnModuleInit {
   constructor(
     private readonly repository: SessionsRepository,
     private readonly providers: ProviderRegistry,
     private readonly connector: SessionConnectorService,
-    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly purger: StoredCopyPurger,
+    private readonly relay: HolderRelay,
+    private readonly pairingQrs: PairingQrRepository,
   ) {}
+
+  onModuleInit(): void {
+    this.relay.handle(PAIRING_CODE_REQUEST, (sessionId, payload) => {
+      const { provider, phoneNumber } = payload as { provider: string; phoneNumber: string };
+      return this.providers.get(provider).requestPairingCode(sessionId, phoneNumber);
+    });
+  }
 
   /**
    * The organization's session `id`. A malformed id, an unknown one and another organization's
@@ -72,40 +82,39 @@ export class SessionsService {
     return toPage(rows, limit, toSessionDto, (s) => encodePosition(s.createdAt.getTime(), s.id));
   }
 
-  /** Logs the number out (best effort, bounded) and deletes the session with its stored copy. */
+  /**
+   * Deletes the session: first gone for every read (its stored copy is purged in the background),
+   * then the number is logged out, best effort and bounded. In this order a failed or slow logout
+   * never leaves a session behind, and a failed delete never leaves one logged out.
+   */
   async delete(orgId: string, id: string): Promise<void> {
     const session = await this.findOwned(orgId, id);
-    await this.logoutBestEffort(session);
-    await this.repository.delete(orgId, session.id);
-    await this.connector.drop(session.provider, session.id);
+    if (!(await this.repository.markDeleted(orgId, session.id))) throw sessionNotFound();
+    // On whichever replica holds the connection: the mark told it so.
+    await this.connector.letGoOfDeleted(this.providers.get(session.provider), session.id);
+    await this.purger.purgeNow({ sessionId: session.id });
   }
 
-  /** The QR to scan while the session is pairing; 409 otherwise. */
+  /** The QR to scan while the session is pairing, as its holder (maybe another replica) shows it; 409 otherwise. */
   async currentQr(orgId: string, id: string): Promise<SessionQrDto> {
     const session = await this.findOwned(orgId, id);
-    const qr = this.providers.get(session.provider).currentQr(session.id);
+    const provider = this.providers.get(session.provider);
+    const local = !provider.holdsConnection || this.connector.holdsHere(session.id);
+    const qr = local ? provider.currentQr(session.id) : session.status === 'pairing' ? await this.pairingQrs.find(session.id) : null;
     if (!qr) throw new ConflictError('the session is not pairing', { status: session.status });
     return { qr: qr.qr, expiresAt: qr.expiresAt };
   }
 
-  /** An 8-character code to link the number instead of scanning the QR; 409 unless pairing. */
+  /**
+   * An 8-character code to link the number instead of scanning the QR, asked of the replica
+   * holding the session; 409 unless pairing, 503 when no replica holds it or it does not answer.
+   */
   async requestPairingCode(orgId: string, id: string, phoneNumber: string): Promise<PairingCodeDto> {
     const session = await this.findOwned(orgId, id);
-    return { code: await this.providers.get(session.provider).requestPairingCode(session.id, phoneNumber) };
-  }
-
-  private async logoutBestEffort(session: SessionEntity): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const logout = this.providers.get(session.provider).logout(session.id);
-      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), LOGOUT_TIMEOUT_MS)));
-      if ((await Promise.race([logout, timeout])) === 'timeout') {
-        this.logger.warn({ sessionId: session.id }, 'logout did not finish in time; deleting the session anyway');
-      }
-    } catch (error) {
-      this.logger.warn({ err: error, sessionId: session.id }, 'logout failed; deleting the session anyway');
-    } finally {
-      clearTimeout(timer);
-    }
+    const provider = this.providers.get(session.provider);
+    if (!provider.holdsConnection) return { code: await provider.requestPairingCode(session.id, phoneNumber) };
+    const code = await this.relay.ask(session.id, PAIRING_CODE_REQUEST, { provider: session.provider, phoneNumber });
+    if (typeof code !== 'string') throw new UnavailableError('the replica holding this session gave no pairing code');
+    return { code };
   }
 }

@@ -6,5 +6,6 @@ import { GatewayEvent } from '../domain/gateway-events';
  * whole.
  */
 export abstract class IngestionSink {
-  abstract ingest(sessionId: string, events: GatewayEvent[]): Promise<unknown>;
+  /** `history` marks a history sync: its events are recorded with `history: true` (API.md §7). */
+  abstract ingest(sessionId: string, events: GatewayEvent[], history?: boolean): Promise<unknown>;
 }

@@ -67,11 +67,23 @@ export interface ChatStateChange {
 export abstract class WhatsAppProvider {
   abstract readonly name: ProviderName;
 
+  /**
+   * Whether the connection lives in the gateway process, so that exactly one replica (the holder
+   * of the session's lock) may run it, and actions on it must reach that replica.
+   */
+  abstract readonly holdsConnection: boolean;
+
   /** Starts (or resumes) the session's connection and returns at once; status arrives as events. */
   abstract connect(session: ProviderSession): Promise<void>;
 
   /** Closes the session's connection, keeping its credentials (process shutdown). */
   abstract disconnect(sessionId: string): Promise<void>;
+
+  /**
+   * Closes the session's connection and writes nothing more for it, not even a status: another
+   * replica may hold the session by now (this one lost its lock, or gave the session away).
+   */
+  abstract release(sessionId: string): Promise<void>;
 
   /** Logs the number out and forgets its credentials (session delete). Best effort. */
   abstract logout(sessionId: string): Promise<void>;
@@ -82,7 +94,7 @@ export abstract class WhatsAppProvider {
   /** Asks WhatsApp for an 8-character pairing code for `phoneNumber` (digits). */
   abstract requestPairingCode(sessionId: string, phoneNumber: string): Promise<string>;
 
-  /** Whether `send` can work for this session right now (connected, or a connector configured). */
+  /** Whether `send` can work for this session in this process right now (connected here, or a connector configured). */
   abstract canSend(sessionId: string): boolean;
 
   /** Sends one message; resolves when WhatsApp (or the connector) accepted it, rejects otherwise. */

@@ -45,7 +45,7 @@ describe('Baileys provider while the database is down', () => {
     // Each retry waits on the test's clock; while the database stays away, each one fails again.
     h.clock.advance(100);
     await eventually(() => expect(retrying()).toBe(2), 15_000);
-    expect(logLines.filter((l) => String(l.msg).startsWith('gave up') || String(l.msg).startsWith('write queue full'))).toEqual([]);
+    expect(logLines.filter((l) => String(l.msg).startsWith('gave up') || String(l.msg).startsWith('write queues full'))).toEqual([]);
 
     proxy.restore();
     // The retry waits on the test's clock: let it run out.

@@ -46,7 +46,7 @@ describe('reconnecting sessions at start', () => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase('boot');
+    db = await createTestDatabase('boot', undefined, { durable: false });
     otherReplica = new Client({ connectionString: db.url });
     await otherReplica.connect();
   });

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { encodeCursor } from '../../src/common/pagination/cursor';
 import { MessageSendService } from '../../src/messages/message-send.service';
 import { ConnectorServer } from '../support/connector-server';
+import { answerEventStreamsAtTheirHead } from '../support/event-stream';
 import {
   documentedBody,
   fetchOpenApi,
@@ -11,12 +12,14 @@ import {
   OpenApiDocument,
   Operation,
   operationsOf,
+  Parameter,
   resolveSchema,
   Schema,
 } from '../support/openapi-operations';
 import { seedOrg, SeededOrg } from '../support/org-fixture';
 import { snapshotOrg } from '../support/org-snapshot';
 import { startTestApp, TestApp, uniqueOrg } from '../support/test-app';
+import { WebhookReceiver } from '../support/webhook-receiver';
 
 /**
  * Every operation of the OpenAPI document, hit with generated requests: valid ones, valid ones
@@ -32,6 +35,9 @@ const RANDOM_ROUTE_RUNS = 60;
 const SEED = process.env.HOSTILE_SEED ? Number(process.env.HOSTILE_SEED) : (Math.random() * 0x7fffffff) | 0;
 if (!Number.isSafeInteger(SEED)) throw new Error(`HOSTILE_SEED must be an integer, not ${process.env.HOSTILE_SEED}`);
 fc.configureGlobal({ seed: SEED });
+
+// The event stream never ends by itself: its head is the answer checked.
+answerEventStreamsAtTheirHead();
 
 // ---------------------------------------------------------------- hostile values
 
@@ -211,13 +217,28 @@ function withValueAt(base: unknown, path: JsonPath, value: unknown): unknown {
 
 /** A path value: one of the fixture's real ids (resolved at request time), or a literal. */
 type PathValue = { ref: Ref } | { literal: string };
-type Ref = 'h.sid' | 'v.sid' | 'h.chat' | 'h.group' | 'v.chat' | 'h.message' | 'v.message' | 'h.key' | 'v.key';
+type Ref =
+  | 'h.sid'
+  | 'v.sid'
+  | 'h.chat'
+  | 'h.group'
+  | 'v.chat'
+  | 'h.message'
+  | 'v.message'
+  | 'h.key'
+  | 'v.key'
+  | 'h.webhook'
+  | 'v.webhook'
+  | 'h.delivery'
+  | 'v.delivery';
 
 const REFS_BY_PARAM: Record<string, Ref[]> = {
   sid: ['h.sid', 'h.sid', 'h.sid', 'v.sid'],
   cid: ['h.chat', 'h.group', 'h.chat', 'v.chat'],
   mid: ['h.message', 'h.message', 'v.message'],
-  id: ['h.key', 'v.key'],
+  // An API key's or a webhook's, as the route may be either's.
+  id: ['h.key', 'v.key', 'h.webhook', 'h.webhook', 'v.webhook'],
+  did: ['h.delivery', 'h.delivery', 'v.delivery'],
 };
 const ALL_REFS = [...new Set(Object.values(REFS_BY_PARAM).flat())];
 
@@ -311,12 +332,19 @@ function validFromSchema(doc: OpenApiDocument, raw: Schema, depth: number): fc.A
   }
 }
 
+/** Where the organizations' webhooks point. */
+const receiver = new WebhookReceiver();
+
 /** Known-good bodies, which mutation turns into almost-good ones (the most searching kind). */
 function exampleBody(op: Operation, h: SeededOrg): unknown {
   if (op.path.endsWith('/events')) return { events: h.batch.events.slice(0, 4) };
   if (op.path.endsWith('/messages')) return { type: 'text', text: 'hello' };
   if (op.path.endsWith('/pairing-code')) return { phoneNumber: '6281234567890' };
   if (op.path.endsWith('/api-keys')) return { name: 'fuzz', capabilities: ['read'] };
+  if (op.path.endsWith('/webhooks')) return { url: receiver.url, description: 'fuzz', events: ['*'], sessionIds: [h.sid], includeHistory: false };
+  if (op.path.endsWith('/webhooks/{id}')) {
+    return { url: receiver.url, description: 'fuzz', events: ['chat.created'], sessionIds: [], includeHistory: true, enabled: true };
+  }
   if (op.path.endsWith('/sessions')) return { name: 'fuzz' };
   if (op.method === 'patch') return { archived: true, pinned: false, mutedUntil: 1_800_000_000_000, unmute: false };
   return {};
@@ -429,12 +457,15 @@ function cursorArb(real: string[]): fc.Arbitrary<string> {
   );
 }
 
+/** A valid long-poll `wait` would hold its request that many seconds: generate only 0 (bad waits still come as junk). */
+const validQuerySchema = (p: Parameter): Schema => (p.name === 'wait' ? { ...p.schema, maximum: 0 } : (p.schema ?? {}));
+
 function queryArb(doc: OpenApiDocument, op: Operation, cursors: string[]): fc.Arbitrary<[string, string][]> {
   const known = op.parameters.filter((p) => p.in === 'query');
   const perParam = known.map((p) =>
     fc.option(
       fc.oneof(
-        { weight: 3, arbitrary: validFromSchema(doc, p.schema ?? {}, 0).map((v) => [[p.name, String(v)]] as [string, string][]) },
+        { weight: 3, arbitrary: validFromSchema(doc, validQuerySchema(p), 0).map((v) => [[p.name, String(v)]] as [string, string][]) },
         {
           weight: 3,
           arbitrary: (p.name === 'cursor' ? cursorArb(cursors) : hostileQueryValue).map((v) => [[p.name, v]] as [string, string][]),
@@ -491,19 +522,21 @@ describe('hostile input, generated from the OpenAPI document', () => {
 
   beforeAll(async () => {
     process.stdout.write(`hostile input: fast-check seed ${SEED} (replay with HOSTILE_SEED=${SEED})\n`);
-    t = await startTestApp({ WA_EXTERNAL_SEND_URL: await connector.start() });
+    await receiver.start();
+    t = await startTestApp({ WA_EXTERNAL_SEND_URL: await connector.start(), WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_TIMEOUT_MS: '2000' });
     dataSource = t.app.get(DataSource);
     doc = await fetchOpenApi(t.http);
     operations = operationsOf(doc);
     hOrg = uniqueOrg('hostile');
-    h = await seedOrg(t, hOrg, 'h');
-    v = await seedOrg(t, uniqueOrg('victim'), 'v');
+    h = await seedOrg(t, hOrg, 'h', receiver.url);
+    v = await seedOrg(t, uniqueOrg('victim'), 'v', receiver.url);
     cursors = await realCursors();
   });
   afterAll(async () => {
     process.stdout.write(`hostile input: ${checked} generated requests checked\n`);
     await t?.close();
     await connector.stop();
+    await receiver.stop();
   });
 
   function resolveRef(ref: Ref): string {
@@ -518,6 +551,10 @@ describe('hostile input, generated from the OpenAPI document', () => {
         return o.jids[1];
       case 'message':
         return o.messageIds[o.jids[0]][1];
+      case 'webhook':
+        return o.webhookId;
+      case 'delivery':
+        return o.deliveryId;
       default:
         return o.spareKeyId;
     }
@@ -527,7 +564,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
   async function realCursors(): Promise<string[]> {
     const found: string[] = [];
     for (const op of operations.filter((o) => o.method === 'get' && o.parameters.some((p) => p.name === 'cursor'))) {
-      const path = fillPath(op.path, { sid: h.sid, cid: h.jids[0] });
+      const path = fillPath(op.path, fixtureIds());
       const res = await request(t.http).get(`${path}?limit=1`).set('Authorization', `Bearer ${h.key}`);
       if (typeof res.body?.nextCursor === 'string') found.push(res.body.nextCursor);
     }
@@ -535,16 +572,24 @@ describe('hostile input, generated from the OpenAPI document', () => {
     return found;
   }
 
-  /** Accepted requests may delete the hostile org's fixture; bring it back before the next run. */
+  /** The fixture's id for each path parameter name. */
+  const fixtureIds = (): Record<string, string> => ({ sid: h.sid, cid: h.jids[0], id: h.webhookId, did: h.deliveryId });
+
+  /**
+   * Accepted requests may delete the hostile org's fixture, or fill its 20 webhooks; bring it back
+   * before the next run.
+   */
   async function restoreFixture(): Promise<void> {
-    const [row] = await dataSource.query<{ sessions: number; chats: number; keys: number }[]>(
-      `SELECT (SELECT count(*)::int FROM sessions WHERE id = $1) AS sessions,
-              (SELECT count(*)::int FROM chats WHERE session_id = $1) AS chats,
-              (SELECT count(*)::int FROM api_keys WHERE org_id = $2 AND revoked_at IS NULL) AS keys`,
+    await dataSource.query('DELETE FROM webhooks WHERE org_id = $1 AND id <> $2', [hOrg, h.webhookId]);
+    const [row] = await dataSource.query<{ sessions: number; chats: number; keys: number; webhooks: number }[]>(
+      `SELECT (SELECT count(*)::int FROM sessions WHERE id = $1 AND deleted_at IS NULL) AS sessions,
+              (SELECT count(*)::int FROM chats WHERE session_id = $1 AND NOT purging) AS chats,
+              (SELECT count(*)::int FROM api_keys WHERE org_id = $2 AND revoked_at IS NULL) AS keys,
+              (SELECT count(*)::int FROM webhooks WHERE org_id = $2) AS webhooks`,
       [h.sid, hOrg],
     );
-    if (row.sessions === 0 || row.keys < 2) {
-      h = await seedOrg(t, hOrg, 'h');
+    if (row.sessions === 0 || row.keys < 2 || row.webhooks === 0) {
+      h = await seedOrg(t, hOrg, 'h', receiver.url);
     } else if (row.chats < 2) {
       const res = await request(t.http).post(`/api/v1/sessions/${h.sid}/events`).set('Authorization', `Bearer ${h.key}`).send(h.batch);
       expect(res.status).toBe(200);
@@ -653,7 +698,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
         ),
       ];
       for (const body of bodies) {
-        const path = fillPath(op.path, { sid: h.sid, cid: h.jids[0] });
+        const path = fillPath(op.path, fixtureIds());
         const label = `${op.key} ${body.slice(0, 160)}`;
         await checkOne(async () => {
           const agent = request(t.http) as unknown as Record<string, (url: string) => request.Test>;
@@ -693,7 +738,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
     const chatIds = chatList ? (await pages(fillPath(chatList.path, { sid: h.sid }))).map((c) => (c as { id: string }).id) : [];
     for (const op of lists) {
       for (const cid of op.path.includes('{cid}') ? chatIds : [h.jids[0]]) {
-        collect(await pages(fillPath(op.path, { sid: h.sid, cid })));
+        collect(await pages(fillPath(op.path, { ...fixtureIds(), cid })));
       }
     }
     return strings;
@@ -706,7 +751,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
     for (const op of operations.filter((o) => o.body)) {
       const base = documentedBody(doc, op);
       expect([op.key, base]).toEqual([op.key, expect.any(Object)]);
-      const path = fillPath(op.path, { sid: h.sid, cid: h.jids[0] });
+      const path = fillPath(op.path, fixtureIds());
       for (const field of stringFields(base)) {
         covered.push(`${op.key} ${field.join('.')}`);
         for (const [name, text] of NASTY_TEXT) {
@@ -735,6 +780,9 @@ describe('hostile input, generated from the OpenAPI document', () => {
         'POST /api/v1/sessions/{sid}/pairing-code phoneNumber',
         'POST /api/v1/sessions/{sid}/events events.1.chat.name',
         'POST /api/v1/sessions/{sid}/events events.2.message.text',
+        'POST /api/v1/webhooks url',
+        'POST /api/v1/webhooks description',
+        'PATCH /api/v1/webhooks/{id} description',
       ]),
     );
     expect(stored).toBeGreaterThan(20);
@@ -746,7 +794,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
     const failures: string[] = [];
     for (const op of operations.filter((o) => o.method === 'get' && o.parameters.some((p) => p.name === 'cursor'))) {
       for (const cursor of forged) {
-        const path = `${fillPath(op.path, { sid: h.sid, cid: h.jids[0] })}?cursor=${encodeURIComponent(cursor)}`;
+        const path = `${fillPath(op.path, fixtureIds())}?cursor=${encodeURIComponent(cursor)}`;
         await checkOne(async () => {
           const res = await request(t.http).get(path).set('Authorization', `Bearer ${h.key}`);
           if (res.status !== 422 && res.status !== 200 && res.status < 500) failures.push(`${op.key} ${cursor}: ${res.status} ${res.text.slice(0, 200)}`);

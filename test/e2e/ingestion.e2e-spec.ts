@@ -1,5 +1,7 @@
+import { AddressInfo, connect } from 'node:net';
 import { DataSource } from 'typeorm';
 import request from 'supertest';
+import { generateApiKey } from '../../src/auth/api-keys/api-key-format';
 import { ExternalProvider } from '../../src/whatsapp/external/external.provider';
 import { IngestionService } from '../../src/ingestion/ingestion.service';
 import { createKey, startTestApp, TestApp, uniqueOrg } from '../support/test-app';
@@ -148,6 +150,44 @@ describe('ingestion: POST /api/v1/sessions/{sid}/events', () => {
     const res = await pushEvents(t, key, sid, tooBig);
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('payload_too_large');
+  });
+
+  /**
+   * Sends the head of an 8 MiB POST and its first 64 KiB, then waits: whatever the server answers
+   * before the rest of the body, and whether it closed the connection.
+   */
+  async function answerBeforeBody(authorization?: string): Promise<{ head: string; body: string; closed: boolean }> {
+    if (!t.http.listening) await new Promise<void>((resolve) => t.http.listen(0, '127.0.0.1', resolve));
+    const { port } = t.http.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    const received: Buffer[] = [];
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.on('error', () => undefined);
+    socket.write(
+      `POST /api/v1/sessions/01HF7Z3K8Q2V5N9T4W6X0Y1B2C/events HTTP/1.1\r\nHost: gateway\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${8 * 1024 * 1024 - 1}\r\n` +
+        (authorization ? `Authorization: ${authorization}\r\n` : '') +
+        '\r\n',
+    );
+    socket.write(`{"events": [${' '.repeat(64 * 1024)}`);
+    const done = await Promise.race([closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000))]);
+    socket.destroy();
+    const [head, body] = Buffer.concat(received).toString().split('\r\n\r\n');
+    return { head, body, closed: done };
+  }
+
+  it.each([
+    ['no credential', undefined],
+    ['a malformed API key', `Bearer wgw_${'A'.repeat(40)}`],
+    ['a well-formed key that does not exist', `Bearer ${generateApiKey().key}`],
+  ])('answers 401 to a large body with %s before reading the body, and closes the connection', async (_name, authorization) => {
+    const { head, body, closed } = await answerBeforeBody(authorization);
+    expect(closed).toBe(true);
+    expect(head).toMatch(/^HTTP\/1\.1 401 /);
+    expect(head.toLowerCase()).toContain('www-authenticate: bearer');
+    expect(head.toLowerCase()).toContain('connection: close');
+    expect(JSON.parse(body)).toEqual({ error: { code: 'unauthorized', message: 'missing or invalid credential', details: {} } });
   });
 
   it('applies a batch in order: delete after upsert removes, upsert after delete starts over', async () => {

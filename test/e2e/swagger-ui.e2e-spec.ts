@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Browser, chromium } from 'playwright-core';
 import request from 'supertest';
-import { CHROMIUM_ARGS, ensureChromium } from '../support/chromium';
+import { CHROMIUM_ARGS, chromiumExecutable } from '../support/chromium';
 import { createKey, startTestApp, TestApp, uniqueOrg } from '../support/test-app';
 
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts');
@@ -17,7 +17,7 @@ describe('the Swagger UI, driven by a person in a browser', () => {
   let sessionId: string;
 
   beforeAll(async () => {
-    const executablePath = ensureChromium();
+    const executablePath = chromiumExecutable();
     t = await startTestApp();
     await t.app.listen(0, '127.0.0.1');
     baseUrl = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
@@ -43,7 +43,7 @@ describe('the Swagger UI, driven by a person in a browser', () => {
       .send({ events });
     expect(ingested.status).toBe(200);
     browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
-  }, 300_000);
+  }, 60_000);
 
   afterAll(async () => {
     await browser?.close();

@@ -1,17 +1,24 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { ulid } from 'ulid';
+import { encodeEventCursor, LOG_START } from '../../src/events/event-position';
+import { messageCreated, record } from '../support/event-log';
+import { listen, SseClient } from '../support/event-stream';
 import { JwksServer } from '../support/jwks-server';
 import { fetchOpenApi, fillPath, Operation, operationsOf } from '../support/openapi-operations';
 import { seedOrg, SeededOrg } from '../support/org-fixture';
 import { snapshotOrg } from '../support/org-snapshot';
 import { startTestApp, TestApp, uniqueOrg } from '../support/test-app';
+import { WebhookReceiver } from '../support/webhook-receiver';
 
 /**
  * Organization B's credentials aimed at organization A, on every operation of the OpenAPI
  * document: a route that names a resource answers 404 (the same bytes as for a resource that
  * never existed) and changes nothing; a collection route never shows A's items.
  */
+
+/** Where both organizations' webhooks point. */
+const receiver = new WebhookReceiver();
 
 /** How an operation is exercised across organizations. */
 type Exercise =
@@ -21,8 +28,13 @@ type Exercise =
    * session (the chat a message is sent to), so they are only crossed together with A's session.
    */
   | { kind: 'resource'; body?: (a: SeededOrg) => unknown; resources?: string[] }
-  /** Lists or creates in the caller's own organization: B sees nothing of A and changes nothing of A's. */
-  | { kind: 'collection'; body?: () => unknown }
+  /**
+   * Lists or creates in the caller's own organization: B sees nothing of A and changes nothing of
+   * A's. `cursorParam` names the query parameter that continues the list (default `cursor`).
+   */
+  | { kind: 'collection'; body?: () => unknown; cursorParam?: string }
+  /** An event stream of the caller's own organization: B receives none of A's events. */
+  | { kind: 'stream' }
   /** Needs no credential and serves no organization's data. */
   | { kind: 'public' };
 
@@ -55,6 +67,20 @@ const MATRIX: Record<string, Exercise> = {
     body: () => ({ type: 'text', text: 'taken over' }),
     resources: ['sid'],
   },
+  'GET /api/v1/events': { kind: 'collection', cursorParam: 'after' },
+  'GET /api/v1/events/stream': { kind: 'stream' },
+  'POST /api/v1/webhooks': { kind: 'collection', body: () => ({ url: receiver.url, description: 'b hook', events: ['*'] }) },
+  'GET /api/v1/webhooks': { kind: 'collection' },
+  'GET /api/v1/webhooks/{id}': { kind: 'resource' },
+  'PATCH /api/v1/webhooks/{id}': {
+    kind: 'resource',
+    body: () => ({ url: receiver.url, description: 'taken over', events: ['chat.deleted'], enabled: false }),
+  },
+  'DELETE /api/v1/webhooks/{id}': { kind: 'resource' },
+  'POST /api/v1/webhooks/{id}/rotate-secret': { kind: 'resource' },
+  'POST /api/v1/webhooks/{id}/test': { kind: 'resource' },
+  'GET /api/v1/webhooks/{id}/deliveries': { kind: 'resource' },
+  'POST /api/v1/webhooks/{id}/deliveries/{did}/retry': { kind: 'resource' },
   'POST /api/v1/sessions/{sid}/events': {
     kind: 'resource',
     body: (a) => ({
@@ -67,17 +93,29 @@ const MATRIX: Record<string, Exercise> = {
   },
 };
 
-/** An organization's ids for each path parameter name. */
-function idsOf(o: SeededOrg): Record<string, string> {
-  return { sid: o.sid, cid: o.jids[0], mid: o.messageIds[o.jids[0]][0], id: o.spareKeyId };
+/** An organization's ids for each path parameter name of an operation (`id` is a key's or a webhook's). */
+function idsOf(o: SeededOrg, path: string): Record<string, string> {
+  const id = path.startsWith('/api/v1/webhooks/') ? o.webhookId : o.spareKeyId;
+  return { sid: o.sid, cid: o.jids[0], mid: o.messageIds[o.jids[0]][0], id, did: o.deliveryId };
 }
 
 /** Well-formed ids that no organization has. */
-const NEVER_EXISTED = { sid: ulid(), cid: '629999999999@s.whatsapp.net', mid: 'NEVER0EXISTED', id: ulid() };
+const NEVER_EXISTED = { sid: ulid(), cid: '629999999999@s.whatsapp.net', mid: 'NEVER0EXISTED', id: ulid(), did: 'dlv_999999999999999' };
 
 /** What of A must never appear in an answer to B. */
 function secretsOf(a: SeededOrg): string[] {
-  return [a.orgId, a.sid, a.spareKeyId, ...a.jids, ...Object.values(a.messageIds).flat(), 'a secret', 'a chat'];
+  return [
+    a.orgId,
+    a.sid,
+    a.spareKeyId,
+    a.webhookId,
+    `"${a.deliveryId}"`,
+    ...a.jids,
+    ...Object.values(a.messageIds).flat(),
+    'a secret',
+    'a chat',
+    'a hook',
+  ];
 }
 
 describe('tenancy matrix: every operation, org B against org A', () => {
@@ -91,11 +129,12 @@ describe('tenancy matrix: every operation, org B against org A', () => {
 
   beforeAll(async () => {
     await idp.start();
-    t = await startTestApp(idp.env());
+    await receiver.start();
+    t = await startTestApp({ ...idp.env(), WEBHOOK_ALLOW_PRIVATE_URLS: 'true' });
     dataSource = t.app.get(DataSource);
     operations = operationsOf(await fetchOpenApi(t.http));
-    a = await seedOrg(t, uniqueOrg('tenant-a'), 'a');
-    b = await seedOrg(t, uniqueOrg('tenant-b'), 'b');
+    a = await seedOrg(t, uniqueOrg('tenant-a'), 'a', receiver.url);
+    b = await seedOrg(t, uniqueOrg('tenant-b'), 'b', receiver.url);
     // B as a script with an API key, and as a person logged in as its owner.
     credentials = [
       { kind: 'api key', token: () => b.key },
@@ -105,6 +144,7 @@ describe('tenancy matrix: every operation, org B against org A', () => {
   afterAll(async () => {
     await t?.close();
     await idp.stop();
+    await receiver.stop();
   });
 
   function call(op: Operation, path: string, token: string | null, body?: unknown): request.Test {
@@ -133,14 +173,14 @@ describe('tenancy matrix: every operation, org B against org A', () => {
       for (let own = 0; own < params.length; own++) {
         if (exercise.resources && !params.slice(own).some((p) => exercise.resources!.includes(p))) continue;
         const mix = (other: Record<string, string>) =>
-          Object.fromEntries(params.map((p, i) => [p, i < own ? idsOf(b)[p] : other[p]]));
+          Object.fromEntries(params.map((p, i) => [p, i < own ? idsOf(b, op.path)[p] : other[p]]));
         for (const credential of credentials) {
           const before = await snapshotOrg(dataSource, a.orgId);
-          const crossing = await call(op, fillPath(op.path, mix(idsOf(a))), credential.token(), exercise.body?.(a));
+          const crossing = await call(op, fillPath(op.path, mix(idsOf(a, op.path))), credential.token(), exercise.body?.(a));
           const missing = await call(op, fillPath(op.path, mix(NEVER_EXISTED)), credential.token(), exercise.body?.(a));
           const after = await snapshotOrg(dataSource, a.orgId);
           tried += 1;
-          const label = `${op.key} as B (${credential.kind}) with ${JSON.stringify(mix(idsOf(a)))}`;
+          const label = `${op.key} as B (${credential.kind}) with ${JSON.stringify(mix(idsOf(a, op.path)))}`;
           if (crossing.status !== 404 || crossing.body?.error?.code !== 'not_found') {
             problems.push(`${label}: ${crossing.status} ${crossing.text.slice(0, 200)}`);
           } else if (crossing.text !== missing.text || missing.status !== 404) {
@@ -176,13 +216,14 @@ describe('tenancy matrix: every operation, org B against org A', () => {
           for (const start of starts) {
             let cursor = start;
             for (let pages = 0; pages < 50; pages++) {
-              const query = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+              const query = cursor ? `&${exercise.cursorParam ?? 'cursor'}=${encodeURIComponent(cursor)}` : '';
               const res = await call(op, `${op.path}?limit=1${query}`, credential.token());
               if (res.status !== 200 && !(start && res.status === 422)) problems.push(`${label}: ${res.status} ${res.text.slice(0, 200)}`);
               const leaks = exposed(res);
               if (leaks.length > 0) problems.push(`${label}${start ? ' from A\'s cursor' : ''}: shows ${leaks.join(', ')}`);
               cursor = res.body?.nextCursor as string | undefined;
-              if (!cursor) break;
+              // The event feed's cursor is never null: it ends with an empty page.
+              if (!cursor || res.body?.data?.length === 0) break;
             }
           }
         } else {
@@ -200,6 +241,40 @@ describe('tenancy matrix: every operation, org B against org A', () => {
     expect(aSessions.body.data.map((s: { id: string }) => s.id)).toEqual([a.sid]);
     const aKeys = await request(t.http).get('/api/v1/api-keys?limit=100').set('Authorization', `Bearer ${a.key}`);
     expect(aKeys.body.data.map((k: { name: string }) => k.name).sort()).toEqual(['a main', 'a spare']);
+    expect(problems).toEqual([]);
+  });
+
+  it('streams B none of A\'s events, from any position, while A\'s own stream gets them', async () => {
+    const streams = operations.filter((o) => MATRIX[o.key]?.kind === 'stream');
+    expect(streams.length).toBeGreaterThan(0);
+    const base = await listen(t);
+    const problems: string[] = [];
+    for (const op of streams) {
+      for (const credential of credentials) {
+        const label = `${op.key} as B (${credential.kind})`;
+        // From the very start of the log (everything retained), and from now on.
+        const fromStart = await SseClient.open(base, `${op.path}?after=${encodeURIComponent(encodeEventCursor(LOG_START))}`, {
+          authorization: `Bearer ${credential.token()}`,
+        });
+        const fromNow = await SseClient.open(base, op.path, { authorization: `Bearer ${credential.token()}` });
+        const aOwn = await SseClient.open(base, op.path, { authorization: `Bearer ${a.key}` });
+        try {
+          for (const client of [fromStart, fromNow, aOwn]) if (client.status !== 200) problems.push(`${label}: ${client.status} ${client.body}`);
+          const marker = `a secret event ${credential.kind}`;
+          await record(t, a.orgId, [messageCreated(marker, a.sid)]);
+          await aOwn.until(() => aOwn.events.some((e) => e.data.includes(marker)), 10_000, 'A\'s event on A\'s stream');
+          // B's streams have had as long as A's, and more: whatever they were sent by now is all they get.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          for (const client of [fromStart, fromNow]) {
+            const text = client.events.map((e) => e.data).join('\n');
+            const leaks = [...secretsOf(a), marker].filter((secret) => text.includes(secret));
+            if (leaks.length > 0) problems.push(`${label}: streams ${leaks.join(', ')}`);
+          }
+        } finally {
+          for (const client of [fromStart, fromNow, aOwn]) client.close();
+        }
+      }
+    }
     expect(problems).toEqual([]);
   });
 

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { HttpResult } from '../support/gateway-process';
 import {
   chatJid,
@@ -194,5 +195,52 @@ describe('database outage under load', () => {
     expect(problems).toEqual([]);
     expect(failedBatches).toBeGreaterThan(0);
     expect(batches.length - failedBatches).toBeGreaterThan(0);
+  });
+
+  // PostgreSQL is up but refuses this database: new connections get SQLSTATE 55000 ("not currently
+  // accepting connections") and the open ones are terminated (57P01). The database cannot serve
+  // now: every route answers 503 like readiness does, never 500.
+  it('answers 503 while the server answers but refuses connections to the database, and recovers', async () => {
+    const admin = new Client({ connectionString: f.pg.adminUrl });
+    await admin.connect();
+    const database = new URL(f.pg.url).pathname.slice(1);
+    const chat = `/api/v1/sessions/${sid}/chats/${encodeURIComponent(chatJid(1))}`;
+    const requests: [string, () => Promise<HttpResult>][] = [
+      ['list-sessions', () => f.api('GET', '/api/v1/sessions')],
+      ['list-chats', () => f.api('GET', `/api/v1/sessions/${sid}/chats`)],
+      ['get-chat', () => f.api('GET', chat)],
+      ['list-messages', () => f.api('GET', `${chat}/messages?limit=5`)],
+      ['patch', () => f.api('PATCH', chat, { pinned: true })],
+      ['ingest', () => f.api('POST', `/api/v1/sessions/${sid}/events`, messageBatch('R0001', 10, CHATS, 1_760_000_000_000))],
+      ['ready', () => f.gateway.request('/health/ready')],
+    ];
+    const problems: string[] = [];
+    let answered = 0;
+    try {
+      await admin.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS false`);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+      const until = Date.now() + 3000;
+      while (Date.now() < until) {
+        for (const [kind, send] of requests) {
+          const res = await send();
+          answered += 1;
+          const problem = envelopeProblem(res, 'unavailable');
+          if (res.status !== 503 || problem || !res.headers['retry-after']) {
+            problems.push(`${kind}: ${res.status} ${problem ?? ''} ${res.text.slice(0, 200)}`);
+          }
+        }
+      }
+    } finally {
+      await admin.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`);
+      await admin.end();
+    }
+    const backAt = Date.now();
+    await f.gateway.waitUntilReady(RECOVER_WITHIN_MS);
+    for (const [kind, send] of requests) {
+      const res = await send();
+      if (res.status !== 200) problems.push(`after recovery, ${kind}: ${res.status} ${res.text.slice(0, 200)}`);
+    }
+    process.stdout.write(`FAULTS database-refusing ${JSON.stringify({ answered, recoveredMs: Date.now() - backAt })}\n`);
+    expect(problems).toEqual([]);
   });
 });

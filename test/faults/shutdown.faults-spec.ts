@@ -1,5 +1,6 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { connect, Socket } from 'node:net';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { httpJson, HttpResult } from '../support/gateway-process';
 import { chatJid, createSession, GatewayFixture, messageBatch, startGatewayFixture, storedPerBatch } from '../support/gateway-fixture';
@@ -55,7 +56,7 @@ function slowUpload(
  * A request on a connection opened now whose header block is completed only by `finish()`:
  * a keep-alive client that is mid-request when shutdown begins.
  */
-function lateRequest(port: number, head: string): Promise<{ finish(): void; response: Promise<string> }> {
+function lateRequest(port: number, head: string): Promise<{ finish(body?: string): void; response: Promise<string> }> {
   return new Promise((resolve, reject) => {
     const socket: Socket = connect(port, '127.0.0.1');
     socket.once('error', reject);
@@ -66,7 +67,7 @@ function lateRequest(port: number, head: string): Promise<{ finish(): void; resp
         socket.on('data', (c: Buffer) => chunks.push(c));
         socket.on('close', () => done(Buffer.concat(chunks).toString()));
       });
-      resolve({ finish: () => socket.write('Connection: close\r\n\r\n'), response });
+      resolve({ finish: (body = '') => socket.write(`Connection: close\r\n\r\n${body}`), response });
     });
   });
 }
@@ -76,7 +77,8 @@ describe('graceful shutdown', () => {
   let sid: string;
 
   beforeAll(async () => {
-    f = await startGatewayFixture();
+    // The held requests wait on locks for as long as 5 s, the default lock timeout: give them longer.
+    f = await startGatewayFixture({ env: { DB_LOCK_TIMEOUT_MS: '8000' } });
     sid = await createSession(f);
     const seeded = await f.api('POST', `/api/v1/sessions/${sid}/events`, messageBatch('S0', 50, 2, 1_700_000_000_000));
     expect(seeded.status).toBe(200);
@@ -183,4 +185,88 @@ describe('graceful shutdown', () => {
       batchId: 'U0002',
       mutedUntil: 1_900_000_000_002,
     }));
+});
+
+/** The same gateway process with stand-in WhatsApp sockets (see the file). */
+const STAND_IN_GATEWAY = join(__dirname, '..', 'support', 'stand-in-baileys-gateway.ts');
+/** How long the stand-in WhatsApp takes to accept a send. */
+const SEND_MS = 4000;
+
+describe('graceful shutdown with WhatsApp sessions and sends in flight', () => {
+  let f: GatewayFixture;
+
+  beforeAll(async () => {
+    f = await startGatewayFixture({
+      env: { WA_PROVIDER: 'baileys', FAKE_SEND_MS: String(SEND_MS) },
+      process: { entry: STAND_IN_GATEWAY, nodeArgs: ['-r', 'ts-node/register/transpile-only'] },
+    });
+  });
+  afterAll(() => f?.close());
+
+  async function connectedSession(): Promise<string> {
+    const sid = await createSession(f);
+    for (let i = 0; i < 100; i++) {
+      if ((await f.api('GET', `/api/v1/sessions/${sid}`)).body.status === 'connected') return sid;
+      await sleep(50);
+    }
+    throw new Error(`session ${sid} did not connect`);
+  }
+
+  it('stops accepting at once, lets every send it accepted finish (also one accepted during the drain), closes the sockets and exits 0 within 10 s', async () => {
+    const sids = [await connectedSession(), await connectedSession(), await connectedSession()];
+    const { port } = f.gateway;
+    const sendPath = (sid: string, chat: number) => `/api/v1/sessions/${sid}/chats/${encodeURIComponent(chatJid(chat))}/messages`;
+
+    // Sends answered 202 just before the signal: WhatsApp accepts them SEND_MS later.
+    const before = await Promise.all(sids.map((sid) => f.api('POST', sendPath(sid, 1), { type: 'text', text: 'before' })));
+    expect(before.map((r) => r.status)).toEqual([202, 202, 202]);
+    // A client already connected, whose send arrives while the gateway drains.
+    const body = JSON.stringify({ type: 'text', text: 'during' });
+    const late = await lateRequest(
+      port,
+      `POST ${sendPath(sids[0], 2)} HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${f.key}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`,
+    );
+
+    const sigtermAt = Date.now();
+    f.gateway.signal('SIGTERM');
+    let refusedAfterMs: number | undefined;
+    while (Date.now() - sigtermAt < 3000) {
+      if (!(await accepts(port))) {
+        refusedAfterMs = Date.now() - sigtermAt;
+        break;
+      }
+      await sleep(25);
+    }
+    late.finish(body);
+    const lateRaw = await late.response;
+    const exit = await f.gateway.waitForExit(15_000);
+    const exitMs = Date.now() - sigtermAt;
+
+    const messages = await f.sql<{ text: string; status: string }>(
+      'SELECT text, status FROM messages WHERE session_id = ANY($1) ORDER BY text',
+      [sids],
+    );
+    const sessions = await f.sql<{ status: string }>('SELECT status FROM sessions WHERE id = ANY($1)', [sids]);
+    process.stdout.write(
+      `FAULTS shutdown-whatsapp ${JSON.stringify({ sessions: sids.length, sendMs: SEND_MS, refusedAfterMs, exitCode: exit.code, exitMs })}\n`,
+    );
+
+    // New connections were refused at once, not after the sends had drained.
+    expect(refusedAfterMs).toBeDefined();
+    expect(refusedAfterMs!).toBeLessThan(1000);
+    // The send that came in on the open connection was accepted...
+    expect(lateRaw).toMatch(/^HTTP\/1\.1 202 /);
+    // ...and every send answered 202 reached WhatsApp and has its outcome stored.
+    expect(messages).toEqual([
+      { text: 'before', status: 'sent' },
+      { text: 'before', status: 'sent' },
+      { text: 'before', status: 'sent' },
+      { text: 'during', status: 'sent' },
+    ]);
+    // The WhatsApp connections were closed, and said so, before the pool went.
+    expect(sessions.map((s) => s.status)).toEqual(['disconnected', 'disconnected', 'disconnected']);
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(exitMs).toBeLessThan(10_000);
+  });
 });

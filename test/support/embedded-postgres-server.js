@@ -47,7 +47,11 @@ function runHelper() {
         // Stopping keeps the data: an outage is not a data loss. The helper removes it at the end.
         persistent: true,
         createPostgresUser: true,
-        postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+        // No flushing to disk: an outage here is PostgreSQL stopping, never the machine losing power.
+        postgresFlags: [
+          ...['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+          ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+        ],
         onLog: (message) => {
           log.push(String(message));
           if (log.length > 200) log.shift();

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { Capability, CAPABILITIES } from '../../src/auth/capability';
 import { seedApiKey } from './api-key-seed';
 import { EmbeddedPostgresServer, startEmbeddedPostgresServer } from './embedded-postgres-server';
-import { GatewayProcess, HttpOptions, HttpResult } from './gateway-process';
+import { GatewayProcess, GatewayProcessOptions, HttpOptions, HttpResult } from './gateway-process';
 
 /** The built gateway as a child process on its own embedded PostgreSQL, with an org and a key. */
 export interface GatewayFixture {
@@ -20,10 +20,17 @@ export interface GatewayFixture {
 }
 
 export async function startGatewayFixture(
-  options: { env?: Record<string, string>; capabilities?: readonly Capability[]; echo?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    capabilities?: readonly Capability[];
+    echo?: boolean;
+    /** Another entry point than `dist/main.js` (a harness around the same gateway). */
+    process?: Pick<GatewayProcessOptions, 'entry' | 'nodeArgs'>;
+  } = {},
 ): Promise<GatewayFixture> {
   const pg = await startEmbeddedPostgresServer();
-  const start = () => GatewayProcess.start({ env: { DATABASE_URL: pg.url, ...options.env }, echo: options.echo });
+  const start = () =>
+    GatewayProcess.start({ env: { DATABASE_URL: pg.url, ...options.env }, echo: options.echo, ...options.process });
   let gateway: GatewayProcess;
   try {
     gateway = await start();

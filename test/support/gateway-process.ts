@@ -92,6 +92,10 @@ export interface GatewayProcessOptions {
   entry?: string;
   /** Node options placed before the entry point (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** Working directory (the tree's root by default) and, run by root, the user to run as. */
+  cwd?: string;
+  uid?: number;
+  gid?: number;
 }
 
 /**
@@ -120,7 +124,9 @@ export class GatewayProcess {
     await waitForBuild(entry);
     const port = await freePort();
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry], {
-      cwd: ROOT,
+      cwd: options.cwd ?? ROOT,
+      uid: options.uid,
+      gid: options.gid,
       env: {
         ...process.env,
         NODE_ENV: 'production',

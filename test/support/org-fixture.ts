@@ -17,15 +17,26 @@ export interface SeededOrg {
   messageIds: Record<string, string[]>;
   /** The ingest batch that made the chats and messages: replaying it restores them. */
   batch: { events: unknown[] };
+  /** A webhook for every event, made before the batch. */
+  webhookId: string;
+  /** One of the webhook's deliveries (of an event of the batch). */
+  deliveryId: string;
 }
 
-export async function seedOrg(t: TestApp, orgId: string, tag: string): Promise<SeededOrg> {
+/** `webhookUrl`: where the organization's webhook points (a local receiver: the app must allow private URLs). */
+export async function seedOrg(t: TestApp, orgId: string, tag: string, webhookUrl: string): Promise<SeededOrg> {
   const keys = t.app.get(ApiKeysService);
   const { key } = await keys.create(orgId, { name: `${tag} main`, capabilities: [...CAPABILITIES] });
   const spare = await keys.create(orgId, { name: `${tag} spare`, capabilities: ['read'] });
   const session = await request(t.http).post('/api/v1/sessions').set('Authorization', `Bearer ${key}`).send({ name: `${tag} number` });
   if (session.status !== 201) throw new Error(`POST /sessions answered ${session.status}: ${session.text}`);
   const sid = session.body.id as string;
+  const webhook = await request(t.http)
+    .post('/api/v1/webhooks')
+    .set('Authorization', `Bearer ${key}`)
+    .send({ url: webhookUrl, description: `${tag} hook`, events: ['*'] });
+  if (webhook.status !== 201) throw new Error(`POST /webhooks answered ${webhook.status}: ${webhook.text}`);
+  const webhookId = webhook.body.id as string;
   const digits = `62${Math.floor(1e9 + Math.random() * 9e9)}`;
   const jids: [string, string] = [`${digits}@s.whatsapp.net`, `${digits}-1600000000@g.us`];
   const messageIds: Record<string, string[]> = {};
@@ -55,5 +66,8 @@ export async function seedOrg(t: TestApp, orgId: string, tag: string): Promise<S
   const batch = { events };
   const ingested = await request(t.http).post(`/api/v1/sessions/${sid}/events`).set('Authorization', `Bearer ${key}`).send(batch);
   if (ingested.status !== 200) throw new Error(`POST /events answered ${ingested.status}: ${ingested.text}`);
-  return { orgId, key, spareKeyId: spare.id, sid, jids, messageIds, batch };
+  const deliveries = await request(t.http).get(`/api/v1/webhooks/${webhookId}/deliveries?limit=1`).set('Authorization', `Bearer ${key}`);
+  const deliveryId = (deliveries.body as { data: { id: string }[] }).data[0]?.id;
+  if (!deliveryId) throw new Error(`the batch made no delivery: ${deliveries.status} ${deliveries.text}`);
+  return { orgId, key, spareKeyId: spare.id, sid, jids, messageIds, batch, webhookId, deliveryId };
 }

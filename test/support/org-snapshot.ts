@@ -1,7 +1,23 @@
 import { DataSource } from 'typeorm';
 
-/** Columns that change by themselves, outside any request's doing. */
-const VOLATILE_COLUMNS = ['last_used_at'];
+/**
+ * Columns that change by themselves, outside any request's doing: when a key was last used, and
+ * what the webhook dispatcher records of its attempts.
+ */
+const VOLATILE_COLUMNS: Record<string, string[]> = {
+  api_keys: ['last_used_at'],
+  webhooks: ['failing_since', 'paused_until', 'failed_rounds'],
+  webhook_deliveries: [
+    'status',
+    'attempts',
+    'next_attempt_at',
+    'last_attempt_at',
+    'last_status_code',
+    'last_error',
+    'delivered_at',
+    'claimed_until',
+  ],
+};
 
 interface ScopedTable {
   table: string;
@@ -36,11 +52,12 @@ export async function snapshotOrg(dataSource: DataSource, orgId: string): Promis
   const tables = await scopedTables(dataSource);
   const parts = tables.map(({ table, scope }) => {
     const where = scope === 'org' ? 't.org_id = $1' : 't.session_id IN (SELECT id FROM sessions WHERE org_id = $1)';
-    const row = `(to_jsonb(t) - $2::text[])::text`;
+    const volatile = (VOLATILE_COLUMNS[table] ?? []).map((c) => `'${c}'`).join(', ');
+    const row = `(to_jsonb(t) - ARRAY[${volatile}]::text[])::text`;
     return `SELECT '${table}' AS "table", count(*) || ':' || md5(coalesce(string_agg(${row}, '|' ORDER BY ${row}), '')) AS state
               FROM "${table}" t WHERE ${where}`;
   });
   if (parts.length === 0) return {};
-  const rows = await dataSource.query<{ table: string; state: string }[]>(parts.join(' UNION ALL '), [orgId, VOLATILE_COLUMNS]);
+  const rows = await dataSource.query<{ table: string; state: string }[]>(parts.join(' UNION ALL '), [orgId]);
   return Object.fromEntries(rows.map((r) => [r.table, r.state]));
 }

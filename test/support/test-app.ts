@@ -3,7 +3,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { Server } from 'node:http';
 import { Logger } from 'pino';
 import { createApp } from '../../src/app.factory';
-import { AppModule } from '../../src/app.module';
+import { AppModule, AppModuleOptions } from '../../src/app.module';
 import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
 import { Capability, CAPABILITIES } from '../../src/auth/capability';
 import { createLogger } from '../../src/common/logging/logger';
@@ -35,16 +35,18 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
 
 /**
  * The real gateway on the run's test database. `env` overrides configuration; `extraImports`
- * adds modules next to the real ones (for routes that only a test needs, like one that throws).
+ * adds modules next to the real ones (for routes that only a test needs, like one that throws);
+ * `options` replaces timings (a fast webhook retry schedule).
  */
 export async function startTestApp(
   env: Record<string, string> = {},
   extraImports: DynamicModule['imports'] = [],
   logger?: Logger,
+  options: AppModuleOptions = {},
 ): Promise<TestApp> {
   const config = testConfig(env);
   logger ??= createLogger(config.logLevel);
-  const root: DynamicModule = { module: class TestRootModule {}, imports: [AppModule.forRoot(config, logger), ...(extraImports ?? [])] };
+  const root: DynamicModule = { module: class TestRootModule {}, imports: [AppModule.forRoot(config, logger, options), ...(extraImports ?? [])] };
   const app = await createApp(config, logger, root);
   await app.init();
   return { app, http: app.getHttpServer(), close: () => app.close() };

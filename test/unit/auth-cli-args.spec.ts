@@ -27,36 +27,45 @@ describe('CLI arguments', () => {
     for (const argv of [[], ['help'], ['-h'], ['api-keys', 'create', '--help']]) expect(parseArgs(argv)).toEqual({ command: 'help' });
   });
 
-  it('refuses what it cannot understand with a one-line usage error', () => {
-    const bad = [
-      ['sessions'],
-      ['api-keys'],
-      ['api-keys', 'delete', 'x'],
-      ['api-keys', 'toString'],
-      ['api-keys', 'create', '--name', 'x', '--capabilities', 'read'],
-      ['api-keys', 'create', '--org', 'a', '--capabilities', 'read'],
-      ['api-keys', 'create', '--org', 'a', '--name', 'x'],
-      ['api-keys', 'create', '--org', 'a', '--name', 'x', '--capabilities'],
-      ['api-keys', 'create', '--org', '', '--name', 'x', '--capabilities', 'read'],
-      ['api-keys', 'create', '--org', 'o'.repeat(129), '--name', 'x', '--capabilities', 'read'],
-      ['api-keys', 'create', '--org', 'a', '--org', 'b', '--name', 'x', '--capabilities', 'read'],
-      ['api-keys', 'create', '--org', 'a', '--name', 'x', '--capabilities', 'read', 'extra'],
-      ['api-keys', 'create', '--org', 'a', '--name', 'x', '--capabilities', 'read', '--json=yes'],
-      ['api-keys', 'list', '--verbose'],
-      ['api-keys', 'list', 'acme'],
-      ['api-keys', 'revoke'],
-      ['api-keys', 'revoke', 'a', 'b'],
-      ['api-keys', 'revoke', 'a', '--json'],
+  it('takes everything after -- as positional arguments', () => {
+    expect(parseArgs(['api-keys', 'revoke', '--org', 'acme', '--', '--odd-id'])).toEqual({ command: 'revoke', id: '--odd-id', org: 'acme' });
+  });
+
+  it('refuses what it cannot understand with a one-line usage error that says what is wrong', () => {
+    const create = ['api-keys', 'create'];
+    const bad: [string[], string][] = [
+      [['sessions'], 'unknown command "sessions"'],
+      [['sessions', 'list'], 'unknown command "sessions"'],
+      [['api-keys'], 'api-keys needs one of: create, list, revoke'],
+      [['api-keys', 'delete', 'x'], 'api-keys needs one of: create, list, revoke'],
+      [['api-keys', 'toString'], 'api-keys needs one of: create, list, revoke'],
+      [[...create, '--name', 'x', '--capabilities', 'read'], '--org is required'],
+      [[...create, '--org', 'a', '--capabilities', 'read'], '--name is required'],
+      [[...create, '--org', 'a', '--name', 'x'], '--capabilities is required'],
+      [[...create, '--org', 'a', '--name', 'x', '--capabilities'], '--capabilities needs a value'],
+      [[...create, '--org', '', '--name', 'x', '--capabilities', 'read'], '--org must be 1 to 128 characters'],
+      [[...create, '--org', 'o'.repeat(129), '--name', 'x', '--capabilities', 'read'], '--org must be 1 to 128 characters'],
+      [[...create, '--org', 'a', '--org', 'b', '--name', 'x', '--capabilities', 'read'], '--org given twice'],
+      [[...create, '--org=a', '--org', 'b', '--name', 'x', '--capabilities', 'read'], '--org given twice'],
+      [[...create, '--org', 'a', '--name', 'x', '--capabilities', 'read', 'extra'], 'unexpected argument "extra" for api-keys create'],
+      [[...create, '--org', 'a', '--name', 'x', '--capabilities', 'read', '--json=yes'], '--json takes no value'],
+      [['api-keys', 'list', '--verbose'], 'unknown option --verbose for api-keys list'],
+      [['api-keys', 'list', '-v'], 'unknown option -v for api-keys list'],
+      [['api-keys', 'list', 'acme'], 'unexpected argument "acme" for api-keys list'],
+      [['api-keys', 'list', '--', '--org'], 'unexpected argument "--org" for api-keys list'],
+      [['api-keys', 'revoke'], 'api-keys revoke takes exactly one key id'],
+      [['api-keys', 'revoke', 'a', 'b'], 'api-keys revoke takes exactly one key id'],
+      [['api-keys', 'revoke', 'a', '--json'], 'unknown option --json for api-keys revoke'],
     ];
-    for (const argv of bad) {
+    for (const [argv, message] of bad) {
       let error: unknown;
       try {
         parseArgs(argv);
       } catch (e) {
         error = e;
       }
+      expect({ argv, error }).toEqual({ argv, error: new CliUsageError(message) });
       expect(error).toBeInstanceOf(CliUsageError);
-      expect((error as Error).message).not.toContain('\n');
     }
   });
 });

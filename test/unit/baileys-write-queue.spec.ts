@@ -4,7 +4,7 @@ import { AppError, NotFoundError, UnavailableError, ValidationError } from '../.
 import { GatewayEvent } from '../../src/domain/gateway-events';
 import { IngestionSink } from '../../src/whatsapp/ingestion-sink';
 import { BaileysTuning, DEFAULT_BAILEYS_TUNING } from '../../src/whatsapp/baileys/baileys-tuning';
-import { classifyWriteFailure, SessionWriteQueue } from '../../src/whatsapp/baileys/session-write-queue';
+import { classifyWriteFailure, SessionWriteQueue, WriteQueueBudget } from '../../src/whatsapp/baileys/session-write-queue';
 import { ManualClock } from '../fixtures/baileys/manual-clock';
 
 const SESSION = '01HF7Z3K8Q2V5N9T4W6X0Y1B2C';
@@ -17,14 +17,17 @@ const idOf = (event: GatewayEvent) => (event.type === 'chat.upsert' ? Number(eve
 /** An ingestion stand-in that records what it took and fails as told. */
 class RecordingSink extends IngestionSink {
   readonly batches: number[][] = [];
+  /** Whether each written batch was marked as history. */
+  readonly histories: boolean[] = [];
   calls = 0;
   failWith: ((events: GatewayEvent[]) => Error | null) | null = null;
 
-  ingest(_sessionId: string, events: GatewayEvent[]): Promise<unknown> {
+  ingest(_sessionId: string, events: GatewayEvent[], history = false): Promise<unknown> {
     this.calls += 1;
     const error = this.failWith?.(events);
     if (error) return Promise.reject(error);
     this.batches.push(events.map(idOf));
+    this.histories.push(history);
     return Promise.resolve({ events: events.length });
   }
 
@@ -49,19 +52,22 @@ async function settle(turns = 20): Promise<void> {
   for (let i = 0; i < turns; i += 1) await new Promise((resolve) => setImmediate(resolve));
 }
 
-function setup(tuning: Partial<BaileysTuning> = {}) {
-  const clock = new ManualClock();
+function setup(tuning: Partial<BaileysTuning> = {}, shared?: { budget: WriteQueueBudget; clock: ManualClock }, session = SESSION) {
+  const clock = shared?.clock ?? new ManualClock();
   const sink = new RecordingSink();
   const { logger, lines } = capturingLogger();
   const queue = new SessionWriteQueue(
-    SESSION,
+    session,
     sink,
     { ...DEFAULT_BAILEYS_TUNING, batchLingerMs: 0, maxBatchEvents: 3, writeRetry: { baseMs: 100, maxMs: 400 }, ...tuning },
     clock,
     logger,
+    shared?.budget,
   );
   return { clock, sink, queue, lines };
 }
+
+const queueFull = (line: Record<string, unknown>) => String(line.msg).startsWith('write queues full');
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -73,6 +79,16 @@ describe('SessionWriteQueue', () => {
     expect(await queue.drain(1000)).toBe(true);
     expect(sink.batches).toEqual([[1, 2], [3, 4, 5], [6, 7]]);
     expect(queue.size).toBe(0);
+  });
+
+  it('never mixes history and live events in one batch, and marks the history batches', async () => {
+    const { sink, queue } = setup({ maxBatchEvents: 10 });
+    queue.push(range(1, 2).map(chatEvent), 'history');
+    queue.push(range(3, 4).map(chatEvent), 'live');
+    queue.push(range(5, 6).map(chatEvent), 'history');
+    expect(await queue.drain(1000)).toBe(true);
+    expect(sink.batches).toEqual([[1, 2], [3, 4], [5, 6]]);
+    expect(sink.histories).toEqual([true, false, true]);
   });
 
   it('retries a batch with capped exponential backoff while the database is away, then keeps the order', async () => {
@@ -93,6 +109,21 @@ describe('SessionWriteQueue', () => {
     expect(await queue.drain(1000)).toBe(true);
     expect(sink.batches).toEqual([[1, 2, 3], [4]]);
     expect(lines.filter((l) => l.msg === 'could not write events; retrying')).toHaveLength(4);
+  });
+
+  it('forgets the status changes waiting while the database is away when told the session moved, and writes the rest', async () => {
+    const { sink, queue, clock } = setup({ maxBatchEvents: 10 });
+    let down = true;
+    sink.failWith = () => (down ? new UnavailableError('database unavailable') : null);
+    queue.push([chatEvent(1)], 'live');
+    await settle();
+    queue.push([{ type: 'session.status', status: 'connected' }, chatEvent(2), { type: 'session.status', status: 'disconnected' }], 'live');
+    queue.dropStatuses();
+    expect(queue.size).toBe(2);
+    down = false;
+    clock.advance(clock.pendingDelays()[0]);
+    expect(await queue.drain(1000)).toBe(true);
+    expect(sink.batches).toEqual([[1], [2]]);
   });
 
   it('isolates an event the ingestion refuses, drops it with an error log, and writes the rest in order', async () => {
@@ -126,7 +157,7 @@ describe('SessionWriteQueue', () => {
     await settle();
     queue.push(range(3, 6).map(chatEvent), 'history');
     queue.push([chatEvent(7), chatEvent(8)], 'live');
-    const full = lines.find((l) => String(l.msg).startsWith('write queue full'));
+    const full = lines.find(queueFull);
     expect(full).toMatchObject({ level: 50, historyEvents: 2, liveEvents: 0, limit: 4 });
     expect(queue.size).toBe(6);
     down = false;
@@ -144,8 +175,71 @@ describe('SessionWriteQueue', () => {
     queue.push([chatEvent(2)], 'live');
     queue.push([chatEvent(3)], 'live');
     queue.push([chatEvent(4)], 'live');
-    expect(lines.find((l) => String(l.msg).startsWith('write queue full'))).toMatchObject({ historyEvents: 0, liveEvents: 1 });
+    expect(lines.find(queueFull)).toMatchObject({ historyEvents: 0, liveEvents: 1 });
     expect(queue.size).toBe(3);
+  });
+
+  it('gives up nothing while writes succeed, however far the backlog is past the budget', async () => {
+    const { sink, queue, lines } = setup({ maxBatchEvents: 2, maxQueuedEvents: 2 });
+    // A slow but healthy database: the first write takes a while, and a history sync arrives meanwhile.
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const ingest = sink.ingest.bind(sink);
+    sink.ingest = (sessionId, events) => slow.then(() => ingest(sessionId, events));
+    queue.push([chatEvent(1), chatEvent(2)], 'live');
+    await settle();
+    queue.push(range(3, 10).map(chatEvent), 'history');
+    expect(queue.size).toBe(10);
+    release();
+    expect(await queue.drain(1000)).toBe(true);
+    expect(sink.written).toEqual(range(1, 10));
+    expect(lines.filter(queueFull)).toEqual([]);
+  });
+
+  it('gives up what piled up while writes succeeded once they start failing', async () => {
+    const { sink, queue, clock, lines } = setup({ maxBatchEvents: 2, maxQueuedEvents: 4 });
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    sink.failWith = () => new UnavailableError('database unavailable');
+    const failing = sink.ingest.bind(sink);
+    sink.ingest = (sessionId, events) => slow.then(() => failing(sessionId, events));
+    queue.push([chatEvent(1), chatEvent(2)], 'live');
+    await settle();
+    queue.push(range(3, 8).map(chatEvent), 'history');
+    expect(lines.filter(queueFull)).toEqual([]);
+    release();
+    await settle();
+    expect(lines.find(queueFull)).toMatchObject({ historyEvents: 2, liveEvents: 0, limit: 4 });
+    sink.failWith = null;
+    clock.advance(clock.pendingDelays()[0]);
+    expect(await queue.drain(1000)).toBe(true);
+    expect(sink.written).toEqual([1, 2, 5, 6, 7, 8]);
+  });
+
+  it('is one budget for every session of the process: the largest failing backlog gives up its history first', async () => {
+    const shared = { budget: new WriteQueueBudget(6), clock: new ManualClock() };
+    const big = setup({ maxBatchEvents: 2 }, shared, '01HF7Z3K8Q2V5N9T4W6X0Y1B2D');
+    const small = setup({ maxBatchEvents: 2 }, shared, '01HF7Z3K8Q2V5N9T4W6X0Y1B2E');
+    for (const { sink } of [big, small]) sink.failWith = () => new UnavailableError('database unavailable');
+    big.queue.push([chatEvent(1)], 'live');
+    small.queue.push([chatEvent(51)], 'live');
+    await settle();
+    big.queue.push(range(2, 5).map(chatEvent), 'history');
+    small.queue.push(range(52, 53).map(chatEvent), 'live');
+    expect(shared.budget.size).toBe(6);
+    expect(big.lines.filter(queueFull)).toEqual([]);
+    // Past the budget of the process, though each queue on its own is small.
+    small.queue.push([chatEvent(54)], 'live');
+    expect(big.lines.find(queueFull)).toMatchObject({ historyEvents: 2, liveEvents: 0, limit: 6 });
+    expect(small.lines.filter(queueFull)).toEqual([]);
+    expect(shared.budget.size).toBe(5);
+    for (const { sink } of [big, small]) sink.failWith = null;
+    shared.clock.advance(Math.max(...shared.clock.pendingDelays()));
+    expect(await big.queue.drain(1000)).toBe(true);
+    expect(await small.queue.drain(1000)).toBe(true);
+    expect(big.sink.written).toEqual([1, 4, 5]);
+    expect(small.sink.written).toEqual([51, 52, 53, 54]);
+    expect(shared.budget.size).toBe(0);
   });
 
   it('close gives up what is left, with an error log, or an info log when that is expected', async () => {

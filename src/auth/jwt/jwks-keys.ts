@@ -2,27 +2,20 @@ import { createPublicKey, KeyObject } from 'node:crypto';
 import { JwksClient } from 'jwks-rsa';
 import { Logger } from 'pino';
 import { UnavailableError } from '../../common/errors/app-error';
+import { timedOut, withTimeout } from '../../common/time';
 
 /** How long a key from the JWKS is used before the JWKS is asked again. */
 const KEY_TTL_MS = 10 * 60_000;
 /** Fetches for keys not seen yet, per minute: a flood of made-up `kid`s costs the IdP this much. */
 const JWKS_REQUESTS_PER_MINUTE = 10;
 /** One JWKS fetch may take this long before the identity provider counts as down. */
-const JWKS_TIMEOUT_MS = 3000;
+export const JWKS_TIMEOUT_MS = 3000;
 /** Only keys the JWKS actually served are kept, so this bound is never reached in practice. */
 const MAX_KEYS = 100;
 
 interface KnownKey {
   key: KeyObject;
   freshUntil: number;
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`JWKS fetch took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -39,6 +32,7 @@ export class JwksKeys {
   constructor(
     jwksUrl: string,
     private readonly logger: Logger,
+    private readonly timeoutMs = JWKS_TIMEOUT_MS,
   ) {
     this.client = new JwksClient({
       jwksUri: jwksUrl,
@@ -46,7 +40,7 @@ export class JwksKeys {
       cacheMaxAge: KEY_TTL_MS,
       rateLimit: true,
       jwksRequestsPerMinute: JWKS_REQUESTS_PER_MINUTE,
-      timeout: JWKS_TIMEOUT_MS,
+      timeout: timeoutMs,
     });
   }
 
@@ -61,7 +55,11 @@ export class JwksKeys {
     if (known && known.freshUntil > Date.now()) return known.key;
     if (!mayFetch()) return known?.key ?? null;
     try {
-      const signingKey = await withDeadline(this.client.getSigningKey(kid), JWKS_TIMEOUT_MS);
+      const signingKey = await withTimeout(
+        this.client.getSigningKey(kid),
+        this.timeoutMs,
+        timedOut(`JWKS fetch took longer than ${this.timeoutMs} ms`),
+      );
       const key = createPublicKey(signingKey.getPublicKey());
       this.remember(id, key);
       this.lastFetchFailed = false;

@@ -9,6 +9,7 @@ export const ERROR_STATUS = {
   payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
   range_not_satisfiable: HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
   validation_error: HttpStatus.UNPROCESSABLE_ENTITY,
+  gone: HttpStatus.GONE,
   rate_limited: HttpStatus.TOO_MANY_REQUESTS,
   internal_error: HttpStatus.INTERNAL_SERVER_ERROR,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
@@ -56,6 +57,13 @@ export class ValidationError extends AppError {
 export class ConflictError extends AppError {
   constructor(message: string, details: ErrorDetails = {}) {
     super('conflict', message, details);
+  }
+}
+
+/** What the request names was there once and is no more (an event-feed cursor past the retention). */
+export class GoneError extends AppError {
+  constructor(message: string) {
+    super('gone', message);
   }
 }
 

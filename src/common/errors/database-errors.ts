@@ -27,6 +27,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.some((m) => (e.message as string).includes(m))) {
       return true;
     }
+    if (cannotServeNow(e.code, e.message)) return true;
     current = e.driverError ?? e.cause;
   }
   return false;
@@ -54,4 +55,20 @@ export function databaseRefusedValue(error: unknown): string | null {
     current = e.driverError ?? e.cause;
   }
   return null;
+}
+
+// --- The database answers but cannot serve now: refusals and timeouts (503 with Retry-After). ---
+
+/**
+ * `57014` query_canceled (`statement_timeout`), `55P03` lock_not_available (`lock_timeout`),
+ * `57P04` database_dropped, `57P05` idle_session_timeout.
+ */
+const CANNOT_SERVE_NOW_SQLSTATE = new Set(['57014', '55P03', '57P04', '57P05']);
+/** `55000` is also "object not in prerequisite state" for bugs; only this one is a refusal. */
+const NOT_ACCEPTING_CONNECTIONS = 'is not currently accepting connections';
+
+function cannotServeNow(code: unknown, message: unknown): boolean {
+  if (typeof code !== 'string') return false;
+  if (CANNOT_SERVE_NOW_SQLSTATE.has(code)) return true;
+  return code === '55000' && typeof message === 'string' && message.includes(NOT_ACCEPTING_CONNECTIONS);
 }

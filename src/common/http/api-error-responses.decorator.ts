@@ -24,6 +24,7 @@ export const ERROR_RESPONSES: Record<number, ErrorResponseDoc> = {
   422: doc('validation_error', 'malformed JSON, wrong types, unknown fields, bad `limit` or cursor', 'request validation failed', {
     fields: { limit: ['must not be greater than 100'] },
   }),
+  410: doc('gone', 'the cursor is older than the event retention: events after it were pruned', 'cursor is older than the event retention'),
   429: doc('rate_limited', 'rate limit hit; see `Retry-After`', 'rate limit exceeded'),
   500: doc('internal_error', 'a bug; `details.errorId` names it in the server log', 'internal error', {
     errorId: '3f2b8c1e-9a4d-4f6b-8e2a-5c7d9b0a1e34',

@@ -1,6 +1,6 @@
 const MIB = 1024 * 1024;
 /** The largest JSON body a route takes. */
-const BODY_LIMIT_BYTES = MIB;
+export const DEFAULT_BODY_LIMIT_BYTES = MIB;
 /** Ingestion batches (up to 1000 events) may be larger than any other body. */
 const EVENTS_BODY_LIMIT_BYTES = 8 * MIB;
 /** A send may carry a file as base64 (`media.data`): up to 64 MiB of file. */
@@ -17,7 +17,7 @@ export function bodyLimitOf(path: string): number {
   if (EVENTS_PATH.test(path)) return EVENTS_BODY_LIMIT_BYTES;
   if (SEND_PATH.test(path)) return SEND_BODY_LIMIT_BYTES;
   if (MEDIA_PATH.test(path)) return MEDIA_BODY_LIMIT_BYTES;
-  return BODY_LIMIT_BYTES;
+  return DEFAULT_BODY_LIMIT_BYTES;
 }
 
 /** Whether the route reads its body as a stream itself (a file upload of any type, JSON included): no JSON parser runs for it. */

@@ -8,7 +8,10 @@ export interface BaileysTuning {
   writeRetry: BackoffOptions;
   /** Events per write to the ingestion service (its batch limit). */
   maxBatchEvents: number;
-  /** Events one session may hold while writes fail; past it the oldest history is given up. */
+  /**
+   * Events all sessions' write queues of the process may hold together while writes fail; past
+   * it the oldest history is given up (nothing is given up while writes succeed).
+   */
   maxQueuedEvents: number;
   /** How long the first events of a burst wait for the rest, so that they are written together. */
   batchLingerMs: number;
@@ -31,7 +34,7 @@ export const DEFAULT_BAILEYS_TUNING: BaileysTuning = {
   reconnect: { baseMs: 1_000, maxMs: 60_000 },
   writeRetry: { baseMs: 250, maxMs: 30_000 },
   maxBatchEvents: 1_000,
-  maxQueuedEvents: 20_000,
+  maxQueuedEvents: 50_000,
   batchLingerMs: 25,
   firstQrTtlMs: 60_000,
   nextQrTtlMs: 20_000,

@@ -1,4 +1,5 @@
 import { DynamicModule, Injectable, Module, ModuleMetadata, OnModuleInit } from '@nestjs/common';
+import { PairingQrRepository } from '../pairing-qr.repository';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { BaileysClock, SystemClock } from './baileys-clock';
 import { BaileysSocketFactory } from './baileys-socket';
@@ -51,6 +52,7 @@ export class BaileysModule {
         SessionAuthService,
         SessionAuthRepository,
         SessionEncryptionKeyService,
+        PairingQrRepository,
         options.socketFactory
           ? { provide: BaileysSocketFactory, useValue: options.socketFactory }
           : { provide: BaileysSocketFactory, useClass: EsmBaileysSocketFactory },

@@ -4,13 +4,14 @@ import { Logger } from 'pino';
 import { ConflictError, UnavailableError } from '../../common/errors/app-error';
 import { requestContext } from '../../common/logging/logger';
 import { LOGGER } from '../../common/logging/logging.module';
+import { timedOut, withTimeout } from '../../common/time';
 import { GatewayEvent, SessionStatus } from '../../domain/gateway-events';
 import { Readable } from 'node:stream';
 import { ChatStateChange, OutgoingMedia, OutgoingMessage, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
 import { downloadableMedia } from './baileys-media';
 import { fromBufferJson } from './buffer-json';
 import { WhatsAppMediaDownloader } from './whatsapp-media-downloader';
-import { BaileysClock, withTimeout } from './baileys-clock';
+import { BaileysClock } from './baileys-clock';
 import {
   toRawJson,
   MappingContext,
@@ -24,6 +25,7 @@ import {
   mapMessagesUpsert,
 } from './baileys-event-mapper';
 import { IngestionSink } from '../ingestion-sink';
+import { PairingQrRepository } from '../pairing-qr.repository';
 import { normalizeJid } from './baileys-jid';
 import { backoffDelay, classifyClose, closeCodeOf } from './baileys-reconnect-policy';
 import { BaileysSocket, BaileysSocketFactory } from './baileys-socket';
@@ -31,7 +33,8 @@ import { BAILEYS_TUNING, BaileysTuning } from './baileys-tuning';
 import { toNumber } from './baileys-values';
 import { CredentialsUnreadableError } from './session-auth-cipher';
 import { SessionAuth, SessionAuthService } from './session-auth.service';
-import { EventOrigin, SessionWriteQueue } from './session-write-queue';
+import { EncryptionKeyUnavailableError } from './session-encryption-key.service';
+import { EventOrigin, SessionWriteQueue, WriteQueueBudget } from './session-write-queue';
 
 /** Sent texts kept per session for WhatsApp's resend requests and to recognise their echo. */
 const MAX_SENT_REMEMBERED = 1_000;
@@ -100,9 +103,14 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
 @Injectable()
 export class BaileysProvider extends WhatsAppProvider implements BeforeApplicationShutdown {
   readonly name = 'baileys' as const;
+  readonly holdsConnection = true;
   private readonly connections = new Map<string, Connection>();
   /** Per session, and outliving a connection, so that events stay in order across reconnects. */
   private readonly queues = new Map<string, SessionWriteQueue>();
+  /** Bounds what all sessions' queues hold together while the database is away. */
+  private readonly budget: WriteQueueBudget;
+  /** Per session, the last write of its shared QR: they land in the order the socket showed them. */
+  private readonly qrWrites = new Map<string, Promise<void>>();
 
   constructor(
     private readonly sockets: BaileysSocketFactory,
@@ -110,10 +118,12 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     private readonly sink: IngestionSink,
     private readonly clock: BaileysClock,
     private readonly downloader: WhatsAppMediaDownloader,
+    private readonly qrs: PairingQrRepository,
     @Inject(BAILEYS_TUNING) private readonly tuning: BaileysTuning,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     super();
+    this.budget = new WriteQueueBudget(tuning.maxQueuedEvents);
   }
 
   /**
@@ -142,6 +152,8 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     // The connection outlives the request that started it: its logs must not carry that request's id.
     requestContext.exit(() => {
       this.connections.set(session.id, connection);
+      // A holder that died while pairing may have left its QR behind.
+      this.shareQr(session.id, null);
       this.setStatus(connection, 'connecting');
       void this.open(connection);
     });
@@ -151,10 +163,23 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
   async disconnect(sessionId: string): Promise<void> {
     const connection = this.connections.get(sessionId);
     if (!connection) return;
+    this.forgetQr(connection);
     this.stop(connection);
     this.setStatus(connection, 'disconnected');
     await connection.auth?.close();
     await this.queues.get(sessionId)?.drain(this.tuning.drainTimeoutMs);
+  }
+
+  release(sessionId: string): Promise<void> {
+    const connection = this.connections.get(sessionId);
+    if (connection) {
+      this.stop(connection);
+      // Credentials written now could overwrite what the next holder has saved since.
+      connection.auth?.abandon();
+    }
+    // What the socket reported is still written (once the database answers); its statuses are not.
+    this.queues.get(sessionId)?.dropStatuses();
+    return Promise.resolve();
   }
 
   async logout(sessionId: string): Promise<void> {
@@ -162,9 +187,10 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     if (connection) {
       const socket = connection.socket;
       const wasConnected = connection.status === 'connected';
+      this.forgetQr(connection);
       this.stop(connection, false);
       if (socket && wasConnected) {
-        await withTimeout(this.clock, socket.logout(), this.tuning.logoutTimeoutMs, () => new Error('logout timed out')).catch(
+        await withTimeout(socket.logout(), this.tuning.logoutTimeoutMs, timedOut('logout timed out'), this.clock).catch(
           (error: unknown) => connection.logger.warn({ err: error }, 'WhatsApp logout did not complete'),
         );
       }
@@ -209,10 +235,10 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     const content: AnyMessageContent = message.type === 'text' ? { text: message.text } : await mediaContent(message);
     remember(connection.sent, message.id, message.type === 'text' ? message.text : null, MAX_SENT_REMEMBERED);
     await withTimeout(
-      this.clock,
       socket.sendMessage(chatJid, content, { messageId: message.id }),
       this.tuning.sendTimeoutMs,
-      () => new Error(`WhatsApp did not accept the message within ${this.tuning.sendTimeoutMs} ms`),
+      timedOut(`WhatsApp did not accept the message within ${this.tuning.sendTimeoutMs} ms`),
+      this.clock,
     );
   }
 
@@ -230,7 +256,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     if (change.mutedUntil !== undefined) modifications.push({ mute: change.mutedUntil });
     for (const modification of modifications) {
       try {
-        await withTimeout(this.clock, socket.chatModify(modification, chatJid), this.tuning.sendTimeoutMs, () => new Error('timed out'));
+        await withTimeout(socket.chatModify(modification, chatJid), this.tuning.sendTimeoutMs, timedOut('timed out'), this.clock);
       } catch (error) {
         connection.logger.warn({ err: error, chatJid, modification: Object.keys(modification)[0] }, 'could not apply a chat change to WhatsApp');
       }
@@ -253,21 +279,34 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     const socket = connection?.status === 'connected' ? connection.socket : null;
     const message = revive(raw);
     if (!socket || !message) throw new ConflictError('session is not connected');
-    const updated = await withTimeout(this.clock, socket.updateMediaMessage(message), this.tuning.sendTimeoutMs, () => new Error('the phone did not answer'));
+    const updated = await withTimeout(socket.updateMediaMessage(message), this.tuning.sendTimeoutMs, timedOut('the phone did not answer'), this.clock);
     return toRawJson(updated);
   }
 
-  /** Closes every connection and gives queued events a moment to reach the database. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.connections.keys()].map((sessionId) => this.disconnect(sessionId)));
+  /**
+   * Closes every connection (status `disconnected`) and gives the events still queued, of every
+   * session at once, up to `timeoutMs` to reach the database; what is left then is given up.
+   */
+  async closeAll(timeoutMs: number): Promise<void> {
+    const connections = [...this.connections.values()];
+    for (const connection of connections) {
+      this.stop(connection);
+      this.setStatus(connection, 'disconnected');
+    }
+    await Promise.all(connections.map((connection) => connection.auth?.close() ?? Promise.resolve()));
+    await Promise.all([...this.queues.values()].map((queue) => queue.drain(timeoutMs)));
     for (const queue of this.queues.values()) queue.close('shutdown');
     this.queues.clear();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.closeAll(this.tuning.drainTimeoutMs);
   }
 
   private queueOf(sessionId: string): SessionWriteQueue {
     let queue = this.queues.get(sessionId);
     if (!queue) {
-      queue = new SessionWriteQueue(sessionId, this.sink, this.tuning, this.clock, this.logger.child({ component: 'baileys' }));
+      queue = new SessionWriteQueue(sessionId, this.sink, this.tuning, this.clock, this.logger.child({ component: 'baileys' }), this.budget);
       this.queues.set(sessionId, queue);
     }
     return queue;
@@ -309,6 +348,11 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
       if (connection.stopped) return;
       if (error instanceof CredentialsUnreadableError) {
         connection.logger.error({ err: error }, 'stored WhatsApp credentials cannot be read; the session is failed');
+        this.halt(connection, 'failed');
+        return;
+      }
+      if (error instanceof EncryptionKeyUnavailableError) {
+        connection.logger.error({ err: error }, `no encryption key for WhatsApp credentials; the session is failed: ${error.message}`);
         this.halt(connection, 'failed');
         return;
       }
@@ -376,12 +420,13 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
       connection.qrShown += 1;
       const ttl = connection.qrShown === 1 ? this.tuning.firstQrTtlMs : this.tuning.nextQrTtlMs;
       connection.qr = { qr: update.qr, expiresAt: this.clock.now() + ttl };
+      this.shareQr(connection.session.id, connection.qr, ttl);
       // A QR means WhatsApp answered: the network is fine again.
       connection.attempt = 0;
     }
     if (update.connection === 'open') {
       connection.attempt = 0;
-      connection.qr = null;
+      this.forgetQr(connection);
     }
     const event = mapConnectionUpdate(update, this.ownJid(connection));
     if (event) this.setStatus(connection, event.status, event.phoneNumber ?? undefined);
@@ -389,7 +434,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
 
   private onClose(connection: Connection, error: Error | undefined): void {
     connection.socket = null;
-    connection.qr = null;
+    this.forgetQr(connection);
     const action = classifyClose(error);
     const details = { code: closeCodeOf(error), reason: error?.message, action };
     switch (action) {
@@ -447,8 +492,27 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
   /** Stops for good (until the next `connect`), with a final status. */
   private halt(connection: Connection, status: SessionStatus): void {
     this.setStatus(connection, status);
+    this.forgetQr(connection);
     this.stop(connection);
     void connection.auth?.close();
+  }
+
+  /** The connection shows no QR any more; the other replicas are told. */
+  private forgetQr(connection: Connection): void {
+    if (!connection.qr) return;
+    connection.qr = null;
+    this.shareQr(connection.session.id, null);
+  }
+
+  /** Stores (or, null, removes) the session's QR where any replica serves it from. */
+  private shareQr(sessionId: string, qr: PairingQr | null, ttlMs = 0): void {
+    const write = (this.qrWrites.get(sessionId) ?? Promise.resolve())
+      .then(() => (qr ? this.qrs.save(sessionId, qr, ttlMs) : this.qrs.clear(sessionId)))
+      .catch((error: unknown) => this.logger.warn({ err: error, sessionId }, 'could not share the pairing QR with the other replicas'))
+      .finally(() => {
+        if (this.qrWrites.get(sessionId) === write) this.qrWrites.delete(sessionId);
+      });
+    this.qrWrites.set(sessionId, write);
   }
 
   /** No more sockets or reconnects for this connection; `endSocket` closes the current one. */

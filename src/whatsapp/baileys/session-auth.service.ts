@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AuthenticationCreds, AuthenticationState, SignalDataSet, SignalDataTypeMap } from 'baileys';
 import { Logger } from 'pino';
 import { LOGGER } from '../../common/logging/logging.module';
-import { BaileysClock, InterruptibleSleep } from './baileys-clock';
+import { sleep } from '../../common/time';
+import { BaileysClock } from './baileys-clock';
 import { backoffDelay } from './baileys-reconnect-policy';
 import { BAILEYS_TUNING, BaileysTuning } from './baileys-tuning';
 import { fromBufferJson, toBufferJson } from './buffer-json';
@@ -23,6 +24,8 @@ export interface SessionAuth {
   saveCreds(): void;
   /** Stops retrying; waits for a write in progress and the last pending change. */
   close(): Promise<void>;
+  /** Stops at once and writes nothing more (a write in progress may still land). */
+  abandon(): void;
 }
 
 /**
@@ -116,7 +119,8 @@ class DatabaseSessionAuth implements SessionAuth {
   private dirty = false;
   private writing: Promise<void> | null = null;
   private closed = false;
-  private readonly sleeper: InterruptibleSleep;
+  /** Aborted by `close`: a backoff in progress ends at once. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly sessionId: string,
@@ -126,7 +130,6 @@ class DatabaseSessionAuth implements SessionAuth {
     private readonly tuning: BaileysTuning,
     private readonly logger: Logger,
   ) {
-    this.sleeper = new InterruptibleSleep(clock);
     this.state = {
       creds,
       keys: {
@@ -146,8 +149,14 @@ class DatabaseSessionAuth implements SessionAuth {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.sleeper.wakeAll();
+    this.closing.abort();
     await this.writing;
+  }
+
+  abandon(): void {
+    this.closed = true;
+    this.dirty = false;
+    this.closing.abort();
   }
 
   /**
@@ -170,7 +179,7 @@ class DatabaseSessionAuth implements SessionAuth {
         const delay = backoffDelay(attempt, this.tuning.writeRetry, this.clock.random());
         attempt += 1;
         this.logger.warn({ err: error, sessionId: this.sessionId, retryInMs: delay }, 'could not save WhatsApp credentials; retrying');
-        await this.sleeper.sleep(delay);
+        await sleep(delay, this.closing.signal, this.clock);
       }
     }
   }

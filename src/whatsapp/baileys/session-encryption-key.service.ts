@@ -9,6 +9,14 @@ import { SessionAuthCipher } from './session-auth-cipher';
 
 export const DEVELOPMENT_KEY_FILE = 'session-encryption.key';
 
+/** There is no key for credentials at rest: a configuration problem, which no retry fixes. */
+export class EncryptionKeyUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EncryptionKeyUnavailableError';
+  }
+}
+
 /**
  * The cipher for credentials at rest, keyed by `SESSION_ENCRYPTION_KEY`. Without it (development)
  * a key is generated once into `<DATA_DIR>/session-encryption.key` (mode 0600) and reused, with a
@@ -33,18 +41,26 @@ export class SessionEncryptionKeyService {
   private developmentKey(): Buffer {
     const path = join(this.config.dataDir, DEVELOPMENT_KEY_FILE);
     let created = false;
+    let text: string;
     try {
-      mkdirSync(this.config.dataDir, { recursive: true });
-      // `wx`: when two processes start together, one creates the file and both use it.
-      writeFileSync(path, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-      created = true;
+      try {
+        mkdirSync(this.config.dataDir, { recursive: true });
+        // `wx`: when two processes start together, one creates the file and both use it.
+        writeFileSync(path, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+        created = true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      text = readFileSync(path, 'utf8').trim();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      throw new EncryptionKeyUnavailableError(
+        `SESSION_ENCRYPTION_KEY is not set and the development key ${path} cannot be created or read ` +
+          `(${(error as NodeJS.ErrnoException).code ?? String(error)}): set SESSION_ENCRYPTION_KEY, or DATA_DIR to a writable directory`,
+      );
     }
-    const text = readFileSync(path, 'utf8').trim();
     const key = Buffer.from(text, 'base64');
     if (key.length !== 32 || key.toString('base64') !== text) {
-      throw new Error(`${path} does not hold a 32-byte base64 key; set SESSION_ENCRYPTION_KEY or remove the file`);
+      throw new EncryptionKeyUnavailableError(`${path} does not hold a 32-byte base64 key; set SESSION_ENCRYPTION_KEY or remove the file`);
     }
     this.logger.warn(
       { path },

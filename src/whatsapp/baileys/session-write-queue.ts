@@ -2,7 +2,8 @@ import { Logger } from 'pino';
 import { AppError } from '../../common/errors/app-error';
 import { isDatabaseUnavailable } from '../../common/errors/database-errors';
 import { GatewayEvent } from '../../domain/gateway-events';
-import { BaileysClock, InterruptibleSleep } from './baileys-clock';
+import { sleep, withTimeout } from '../../common/time';
+import { BaileysClock } from './baileys-clock';
 import { IngestionSink } from '../ingestion-sink';
 import { backoffDelay } from './baileys-reconnect-policy';
 import { BaileysTuning } from './baileys-tuning';
@@ -66,15 +67,58 @@ function eventRef(event: GatewayEvent): Record<string, unknown> {
 }
 
 /**
+ * The events every session's queue of the process holds together. While writes fail, the queues
+ * cannot shrink, so past `maxEvents` the failing queues give up events: the oldest history first
+ * (history can be synced again; live events cannot), from the largest backlog first, then the
+ * oldest live events. While writes succeed nothing is given up: the backlog is on its way.
+ */
+export class WriteQueueBudget {
+  private readonly queues = new Set<SessionWriteQueue>();
+  private total = 0;
+
+  constructor(readonly maxEvents: number) {}
+
+  /** Events waiting in every queue. */
+  get size(): number {
+    return this.total;
+  }
+
+  join(queue: SessionWriteQueue): void {
+    this.queues.add(queue);
+  }
+
+  leave(queue: SessionWriteQueue): void {
+    this.queues.delete(queue);
+  }
+
+  change(events: number): void {
+    this.total += events;
+  }
+
+  /** Brings the total back under the budget at the expense of the queues whose writes fail. */
+  enforce(): void {
+    if (this.total <= this.maxEvents) return;
+    const failing = [...this.queues].filter((queue) => queue.failing).sort((a, b) => b.waiting - a.waiting);
+    for (const origin of ['history', 'live'] as const) {
+      for (const queue of failing) {
+        if (this.total <= this.maxEvents) break;
+        queue.giveUp(origin, this.total - this.maxEvents);
+      }
+    }
+    for (const queue of failing) queue.reportGivenUp(this.maxEvents);
+  }
+}
+
+/**
  * One session's events on their way to the ingestion service: in order, in batches of at most
  * `maxBatchEvents`, each batch retried with capped backoff until the database takes it. Events
  * that arrive while a batch is being written are batched together for the next write.
  *
- * Memory is bounded: past `maxQueuedEvents` waiting events, the oldest history chunks are given
- * up first (history can be synced again; live events cannot), then the oldest live ones, and
- * every event given up is counted in an error log line. An event that the ingestion service
- * refuses (validation, constraint) is isolated by halving its batch and dropped alone, logged,
- * so that it cannot block the session forever.
+ * Memory is bounded process-wide by the `WriteQueueBudget` the queues share (`maxQueuedEvents`):
+ * only while writes fail, past it, events are given up, and every event given up is counted in
+ * an error log line. An event that the ingestion service refuses (validation, constraint) is
+ * isolated by halving its batch and dropped alone, logged, so that it cannot block the session
+ * forever.
  */
 export class SessionWriteQueue {
   private readonly pending: Chunk[] = [];
@@ -82,9 +126,13 @@ export class SessionWriteQueue {
   private inFlight = 0;
   private running = false;
   private closed = false;
+  /** The last write attempt failed for a reason that waiting may fix (the database is away). */
+  private writesFailing = false;
+  private givenUp = { history: 0, live: 0 };
   private lingerTimer: unknown = null;
   private idleWaiters: (() => void)[] = [];
-  private readonly sleeper: InterruptibleSleep;
+  /** Aborted by `close`: a backoff in progress ends at once. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly sessionId: string,
@@ -92,13 +140,23 @@ export class SessionWriteQueue {
     private readonly tuning: BaileysTuning,
     private readonly clock: BaileysClock,
     private readonly logger: Logger,
+    private readonly budget = new WriteQueueBudget(tuning.maxQueuedEvents),
   ) {
-    this.sleeper = new InterruptibleSleep(clock);
+    budget.join(this);
   }
 
   /** Events waiting or being written. */
   get size(): number {
     return this.pendingCount + this.inFlight;
+  }
+
+  /** Events waiting (not yet being written): what giving up can free. */
+  get waiting(): number {
+    return this.pendingCount;
+  }
+
+  get failing(): boolean {
+    return this.writesFailing && !this.closed;
   }
 
   push(events: readonly GatewayEvent[], origin: EventOrigin): void {
@@ -107,25 +165,17 @@ export class SessionWriteQueue {
     for (let start = 0; start < events.length; start += this.tuning.maxBatchEvents) {
       const slice = events.slice(start, start + this.tuning.maxBatchEvents);
       this.pending.push({ events: slice, origin });
-      this.pendingCount += slice.length;
+      this.count(slice.length);
     }
-    this.enforceBound();
+    this.budget.enforce();
     this.schedule();
   }
 
   /** Resolves once everything queued so far is written or given up, or after `timeoutMs`. */
   async drain(timeoutMs: number): Promise<boolean> {
     if (this.size === 0) return true;
-    let timer: unknown = null;
     const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = this.clock.setTimeout(() => resolve(false), timeoutMs);
-    });
-    try {
-      return await Promise.race([idle, timeout]);
-    } finally {
-      this.clock.clearTimeout(timer);
-    }
+    return withTimeout(idle, timeoutMs, () => false, this.clock);
   }
 
   /**
@@ -143,30 +193,53 @@ export class SessionWriteQueue {
       else this.logger.error(details, 'gave up events not yet written');
     }
     this.pending.length = 0;
-    this.pendingCount = 0;
-    this.sleeper.wakeAll();
+    this.count(-this.pendingCount);
+    this.budget.leave(this);
+    this.closing.abort();
     this.notifyIdle();
   }
 
-  private enforceBound(): void {
-    const over = () => this.pendingCount > this.tuning.maxQueuedEvents;
-    if (!over()) return;
-    const given = { history: 0, live: 0 };
-    for (const origin of ['history', 'live'] as const) {
-      for (let i = 0; i < this.pending.length && over(); ) {
-        if (this.pending[i].origin !== origin) {
-          i += 1;
-          continue;
-        }
-        const [chunk] = this.pending.splice(i, 1);
-        this.pendingCount -= chunk.events.length;
-        given[origin] += chunk.events.length;
-      }
+  /**
+   * Forgets the session status changes waiting to be written: the session moved to another
+   * replica, whose statuses they would overwrite. What happened on WhatsApp is still written.
+   */
+  dropStatuses(): void {
+    for (const chunk of this.pending) {
+      const kept = chunk.events.filter((event) => event.type !== 'session.status');
+      this.count(kept.length - chunk.events.length);
+      chunk.events = kept;
     }
+  }
+
+  /** Gives up to `events` waiting events of `origin`, oldest first, a chunk at a time. */
+  giveUp(origin: EventOrigin, events: number): void {
+    let freed = 0;
+    for (let i = 0; i < this.pending.length && freed < events; ) {
+      if (this.pending[i].origin !== origin) {
+        i += 1;
+        continue;
+      }
+      const [chunk] = this.pending.splice(i, 1);
+      this.count(-chunk.events.length);
+      this.givenUp[origin] += chunk.events.length;
+      freed += chunk.events.length;
+    }
+  }
+
+  /** One error line for what `giveUp` dropped since the last one. */
+  reportGivenUp(limit: number): void {
+    const { history, live } = this.givenUp;
+    if (history + live === 0) return;
+    this.givenUp = { history: 0, live: 0 };
     this.logger.error(
-      { sessionId: this.sessionId, historyEvents: given.history, liveEvents: given.live, limit: this.tuning.maxQueuedEvents },
-      'write queue full while the database is unavailable: gave up the oldest events',
+      { sessionId: this.sessionId, historyEvents: history, liveEvents: live, limit },
+      'write queues full while the database is unavailable: gave up the oldest events',
     );
+  }
+
+  private count(events: number): void {
+    this.pendingCount += events;
+    this.budget.change(events);
   }
 
   private schedule(): void {
@@ -177,14 +250,20 @@ export class SessionWriteQueue {
     }, this.tuning.batchLingerMs);
   }
 
-  private takeBatch(): GatewayEvent[] {
-    const batch: GatewayEvent[] = [];
-    while (this.pending.length > 0 && batch.length + this.pending[0].events.length <= this.tuning.maxBatchEvents) {
+  /** The next chunks of one origin, up to a batch: a history sync is recorded as such in the event log. */
+  private takeBatch(): { events: GatewayEvent[]; history: boolean } {
+    const events: GatewayEvent[] = [];
+    const origin = this.pending[0]?.origin;
+    while (
+      this.pending.length > 0 &&
+      this.pending[0].origin === origin &&
+      events.length + this.pending[0].events.length <= this.tuning.maxBatchEvents
+    ) {
       const chunk = this.pending.shift()!;
-      this.pendingCount -= chunk.events.length;
-      batch.push(...chunk.events);
+      this.count(-chunk.events.length);
+      events.push(...chunk.events);
     }
-    return batch;
+    return { events, history: origin === 'history' };
   }
 
   private async run(): Promise<void> {
@@ -192,9 +271,9 @@ export class SessionWriteQueue {
     try {
       while (!this.closed) {
         const batch = this.takeBatch();
-        if (batch.length === 0) break;
-        this.inFlight = batch.length;
-        await this.write(batch);
+        if (batch.events.length === 0) break;
+        this.inFlight = batch.events.length;
+        await this.write(batch.events, batch.history);
         this.inFlight = 0;
       }
     } catch (error) {
@@ -209,11 +288,11 @@ export class SessionWriteQueue {
   }
 
   /** Writes one batch, halving it around events the ingestion service refuses. */
-  private async write(batch: GatewayEvent[]): Promise<void> {
+  private async write(batch: GatewayEvent[], history: boolean): Promise<void> {
     const parts = [batch];
     while (parts.length > 0 && !this.closed) {
       const events = parts.pop()!;
-      const failure = await this.writeWithRetry(events);
+      const failure = await this.writeWithRetry(events, history);
       if (failure === null || this.closed) continue;
       if (failure.kind === 'session-gone') {
         this.logger.error(
@@ -233,20 +312,26 @@ export class SessionWriteQueue {
   }
 
   /** Null once written; the failure when it is not one that waiting can fix. */
-  private async writeWithRetry(events: GatewayEvent[]): Promise<{ kind: WriteFailure; error: unknown } | null> {
+  private async writeWithRetry(events: GatewayEvent[], history: boolean): Promise<{ kind: WriteFailure; error: unknown } | null> {
     for (let attempt = 0; !this.closed; attempt += 1) {
       try {
-        await this.sink.ingest(this.sessionId, events);
+        await this.sink.ingest(this.sessionId, events, history);
+        this.writesFailing = false;
         return null;
       } catch (error) {
         const kind = classifyWriteFailure(error);
         if (kind !== 'retry') return { kind, error };
+        if (!this.writesFailing) {
+          this.writesFailing = true;
+          // What piled up while writes still succeeded may now be over the budget.
+          this.budget.enforce();
+        }
         const delay = backoffDelay(attempt, this.tuning.writeRetry, this.clock.random());
         this.logger.warn(
           { err: error, sessionId: this.sessionId, events: events.length, attempt: attempt + 1, retryInMs: delay },
           'could not write events; retrying',
         );
-        await this.sleeper.sleep(delay);
+        await sleep(delay, this.closing.signal, this.clock);
       }
     }
     return null;

@@ -1,10 +1,13 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { ConflictError } from '../../common/errors/app-error';
 import { AppConfig } from '../../config/app-config';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { OutgoingMessage, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
 
+/** The contract's send timeout for the connector. */
 const SEND_TIMEOUT_MS = 5000;
+/** Injection token for another send timeout (tests that should not wait 5 s). */
+export const EXTERNAL_SEND_TIMEOUT_MS = Symbol('EXTERNAL_SEND_TIMEOUT_MS');
 
 /**
  * A connector service outside this process holds the WhatsApp connection: it pushes events to
@@ -14,11 +17,13 @@ const SEND_TIMEOUT_MS = 5000;
 @Injectable()
 export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
   readonly name = 'external';
+  readonly holdsConnection = false;
   private readonly sendUrl?: string;
 
   constructor(
     private readonly registry: ProviderRegistry,
     config: AppConfig,
+    @Optional() @Inject(EXTERNAL_SEND_TIMEOUT_MS) private readonly sendTimeoutMs: number = SEND_TIMEOUT_MS,
   ) {
     super();
     this.sendUrl = config.waExternalSendUrl;
@@ -33,6 +38,10 @@ export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
   }
 
   disconnect(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  release(): Promise<void> {
     return Promise.resolve();
   }
 
@@ -52,7 +61,7 @@ export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
     return this.sendUrl !== undefined;
   }
 
-  /** One attempt, no retry: a 2xx within 5 s means sent, anything else failed. */
+  /** One attempt, no retry: a 2xx within the timeout (5 s) means sent, anything else failed. */
   async send(session: ProviderSession, chatJid: string, message: OutgoingMessage): Promise<void> {
     if (!this.sendUrl) throw new ConflictError('no connector is configured to send for external sessions');
     const response = await fetch(this.sendUrl, {
@@ -80,7 +89,7 @@ export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
             : {}),
         },
       }),
-      signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+      signal: AbortSignal.timeout(this.sendTimeoutMs),
     });
     // The body is not needed; reading it to the end frees the connection.
     await response.arrayBuffer().catch(() => undefined);

@@ -38,7 +38,7 @@ export class ProviderRegistry {
     return provider;
   }
 
-  /** Every registered provider. */
+  /** Every provider this process runs. */
   all(): WhatsAppProvider[] {
     return [...this.providers.values()];
   }
