@@ -119,6 +119,25 @@ export function checkTargets(bench: Bench): Target[] {
       measured: `${bench.ingestMsgsPerSec}/s, ${bench.ingestIncompleteBatches} batches incomplete`,
     });
   }
+  if (has('mediaSmallRps', 'firstPageRps')) {
+    const ratio = bench.mediaSmallRps / bench.firstPageRps;
+    targets.push({ name: 'mediaSmallRps >= 0.5 x firstPageRps', met: ratio >= 0.5, measured: `${ratio.toFixed(2)} x` });
+  }
+  if (has('media16MBps', 'raw16MBps')) {
+    const ratio = bench.raw16MBps / bench.media16MBps;
+    targets.push({ name: '16 MiB served within 2 x raw fs stream', met: ratio <= 2, measured: `${bench.media16MBps} vs ${bench.raw16MBps} MB/s` });
+  }
+  if (has('mediaRangeP99Ms')) {
+    targets.push({ name: 'mediaRangeP99Ms < 20 (1 MiB of 64 MiB)', met: bench.mediaRangeP99Ms < 20, measured: `${bench.mediaRangeP99Ms} ms` });
+  }
+  if (has('upload16Ms', 'diskWrite16Ms')) {
+    const ratio = bench.upload16Ms / bench.diskWrite16Ms;
+    targets.push({ name: '16 MiB multipart upload within 2 x disk write', met: ratio <= 2, measured: `${bench.upload16Ms} vs ${bench.diskWrite16Ms} ms` });
+  }
+  if (has('serve64RssGrowthMb', 'upload64RssGrowthMb')) {
+    const growth = Math.max(bench.serve64RssGrowthMb, bench.upload64RssGrowthMb);
+    targets.push({ name: 'RSS growth < 32 MiB with 64 MiB files', met: growth < 32, measured: `serve ${bench.serve64RssGrowthMb}, upload ${bench.upload64RssGrowthMb} MiB` });
+  }
   if (has('ingestWithWebhookMsgsPerSec', 'ingestMsgsPerSec')) {
     const ratio = bench.ingestWithWebhookMsgsPerSec / bench.ingestMsgsPerSec;
     targets.push({ name: 'ingestWithWebhookMsgsPerSec >= 0.6 x ingestMsgsPerSec', met: ratio >= 0.6, measured: `${ratio.toFixed(2)} x` });

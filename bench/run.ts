@@ -11,6 +11,8 @@
  * Prints a table and, last, one `BENCH {json}` line; exits 1 when a target is missed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +27,7 @@ import { summarizeCpuProfiles } from './cpu-profile';
 import { combineRounds, HttpResult, HttpScenario, runHttpScenario } from './http-load';
 import { runStreamFanout, runWebhookScenarios, StreamBench, WebhookBench } from './events-load';
 import { IngestTarget, runIngestScenario } from './ingest-load';
+import { MediaBench, runMediaBench } from './media-load';
 import { addCpu, CpuMeter, NO_CPU, RssSampler } from './process-usage';
 import {
   Bench,
@@ -52,6 +55,7 @@ const SCENARIOS = [
   'webhooks',
   'feed',
   'stream',
+  'media',
 ] as const;
 type ScenarioKey = (typeof SCENARIOS)[number];
 
@@ -217,6 +221,12 @@ async function main(): Promise<void> {
 
     const profileDir = options.profile ? mkdtempSync(join(tmpdir(), 'wgw-bench-profile-')) : undefined;
     if (profileDir) cleanup.add('remove the profile', () => rmSync(profileDir, { recursive: true, force: true }));
+    // Media files go to a directory of the run, and sends to a connector that accepts everything.
+    const mediaDir = mkdtempSync(join(tmpdir(), 'wgw-bench-media-'));
+    cleanup.add('remove the media files', () => rmSync(mediaDir, { recursive: true, force: true }));
+    const connector = createServer((req, res) => req.resume().on('end', () => res.writeHead(200).end()));
+    await new Promise<void>((resolve) => connector.listen(0, '127.0.0.1', resolve));
+    cleanup.add('stop the connector', () => new Promise((resolve) => connector.close(resolve)));
     t = performance.now();
     const gateway = await GatewayProcess.start({
       entry: build.main,
@@ -228,6 +238,8 @@ async function main(): Promise<void> {
         RATE_LIMIT_PER_MINUTE: '0',
         AUTH_FAILURE_LIMIT_PER_MINUTE: '0',
         METRICS_TOKEN: '',
+        DATA_DIR: join(mediaDir, 'data'),
+        WA_EXTERNAL_SEND_URL: `http://127.0.0.1:${(connector.address() as AddressInfo).port}/send`,
         // The webhook receiver runs on loopback.
         WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
       },
@@ -243,12 +255,13 @@ async function main(): Promise<void> {
     const orgs = [...new Set(seeded.sessions.map((s) => s.orgId))];
     t = performance.now();
     const mint = (org: string, capabilities: Capability[]) => seedApiKey(database.url, org, capabilities, build.cli);
-    const [readKey, sendKey, ...ingestKeys] = await Promise.all([
+    const [readKey, sendKey, mediaKey, ...ingestKeys] = await Promise.all([
       mint(big.orgId, ['read']),
       mint(big.orgId, ['send']),
+      mint('bench-media', ['read', 'send', 'manage', 'ingest']),
       ...orgs.map((org) => mint(org, ['ingest'])),
     ]);
-    log(`minted ${2 + ingestKeys.length} API keys with the CLI in ${elapsed(t)}`);
+    log(`minted ${3 + ingestKeys.length} API keys with the CLI in ${elapsed(t)}`);
 
     const sessionPath = `/api/v1/sessions/${big.sessionId}`;
     const bigChatPath = `${sessionPath}/chats/${encodeURIComponent(big.jid)}`;
@@ -352,6 +365,12 @@ async function main(): Promise<void> {
       ingest = { ...result, cpu, rssMb: rss.phasePeakMb() };
       log(`  ingestion: ${result.messagesPerSec.toFixed(0)} messages/s in ${result.acceptedBatches} batches (${elapsed(t)})`);
     }
+    let media: MediaBench | undefined;
+    if (runs('media')) {
+      t = performance.now();
+      media = await runMediaBench({ baseUrl: gateway.baseUrl, key: mediaKey, rss, dir: mediaDir, seconds: roundSeconds, log });
+      log(`  media scenarios in ${elapsed(t)}`);
+    }
 
     const manageKeys = runs('webhooks') || runs('stream') ? await Promise.all(orgs.map((org) => mint(org, ['manage', 'read']))) : [];
     let webhooks: WebhookBench | undefined;
@@ -423,13 +442,15 @@ async function main(): Promise<void> {
       offsetDeepMs: costs ? Number(costs[2].medianMs.toFixed(3)) : NaN,
       keysetDeepExplainMs: costs?.[1].executionMs ?? NaN,
       offsetDeepExplainMs: costs?.[2].executionMs ?? NaN,
+      ...media,
       rssMb: Number(peakRssMb.toFixed(1)),
       messages: seeded.messages,
       errors:
         [...http.values()].reduce((sum, r) => sum + r.result.errors, 0) +
         (ingest?.errors ?? 0) +
         (webhooks?.ingestWithWebhook.errors ?? 0) +
-        (feed?.errors ?? 0),
+        (feed?.errors ?? 0) +
+        (media?.mediaErrors ?? 0),
       connections: options.connections,
       secondsPerScenario: options.seconds,
       totalSeconds: Math.round((performance.now() - started) / 1000),

@@ -12,7 +12,7 @@ import { RequestAuthenticator } from './auth/request-authenticator';
 import { AppModule } from './app.module';
 import { envelope } from './common/errors/envelope';
 import { ErrorEnvelopeDto } from './common/errors/error-envelope.dto';
-import { bodyLimitOf, DEFAULT_BODY_LIMIT_BYTES } from './common/http/body-limits';
+import { bodyLimitOf, DEFAULT_BODY_LIMIT_BYTES, streamsItsBody } from './common/http/body-limits';
 import { applyHttpConventions } from './common/http/openapi-conventions';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
 import { PinoNestLogger } from './common/logging/logger';
@@ -113,6 +113,7 @@ export async function createApp(
   const parsers = new Map<number, RequestHandler>();
   const authenticator = app.get(RequestAuthenticator);
   app.use((req: Request, res: Response, next: NextFunction) => {
+    if (streamsItsBody(req.method, req.path)) return next();
     const limit = bodyLimitOf(req.path);
     let parser = parsers.get(limit);
     if (!parser) parsers.set(limit, (parser = express.json({ limit })));

@@ -23,7 +23,7 @@ import { WebhookTuning } from './webhooks/webhook-tuning';
 
 export interface AppModuleOptions {
   /** Stand-ins for the `baileys` provider's sockets and time (tests). */
-  baileys?: Pick<BaileysModuleOptions, 'socketFactory' | 'clock' | 'tuning'>;
+  baileys?: Pick<BaileysModuleOptions, 'socketFactory' | 'clock' | 'tuning' | 'mediaDownloader'>;
   /** Shorter timings of the event stream (tests). */
   events?: Partial<EventStreamOptions>;
   /** The webhook dispatcher's timing (tests: a fast retry schedule). */

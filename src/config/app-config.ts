@@ -3,6 +3,27 @@ import { resolve } from 'node:path';
 export type ProviderName = 'baileys' | 'external';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** Where media files are kept (API.md §8). */
+export interface S3Config {
+  bucket: string;
+  region: string;
+  /** An S3-compatible endpoint (MinIO, R2, Ceph); unset is AWS. */
+  endpoint?: string;
+  forcePathStyle: boolean;
+}
+
+export interface MediaConfig {
+  store: 'fs' | 's3';
+  /** Set when `store` is `s3`; credentials come from the AWS SDK's usual variables. */
+  s3?: S3Config;
+  /** Largest file received, sent or uploaded. */
+  maxBytes: number;
+  /** Incoming files up to this size are downloaded at once, larger ones on first request. */
+  autoDownloadMaxBytes: number;
+  /** `media.url` sends may fetch from loopback and private addresses (on-premise, tests). */
+  allowPrivateUrls: boolean;
+}
+
 export interface JwtConfig {
   jwksUrl: string;
   issuer: string;
@@ -36,6 +57,7 @@ export class AppConfig {
   /** Express `trust proxy`: which proxies' `X-Forwarded-For` names the client IP. */
   trustProxy!: boolean | number | string;
   logLevel!: LogLevel;
+  media!: MediaConfig;
   /** How long events are kept in the event log before they are pruned. */
   eventRetentionHours!: number;
   /** Lets webhooks call loopback, private and other non-public addresses (on-premise receivers, tests). */
@@ -101,6 +123,38 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(name, `must be true or false, got "${raw}"`);
+  return raw === 'true';
+}
+
+const MIB = 1024 * 1024;
+
+function media(env: Env): MediaConfig {
+  const store = oneOf(env, 'MEDIA_STORE', ['fs', 's3'] as const, 'fs');
+  let s3: S3Config | undefined;
+  if (store === 's3') {
+    const bucket = str(env, 'S3_BUCKET');
+    if (bucket === undefined) throw new ConfigError('S3_BUCKET', 'is required when MEDIA_STORE is s3');
+    const endpoint = url(env, 'S3_ENDPOINT', ['http:', 'https:']);
+    s3 = {
+      bucket,
+      region: str(env, 'S3_REGION') ?? str(env, 'AWS_REGION') ?? 'us-east-1',
+      forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', false),
+      ...(endpoint ? { endpoint } : {}),
+    };
+  }
+  return {
+    store,
+    s3,
+    maxBytes: int(env, 'MEDIA_MAX_BYTES', 64 * MIB, 1, 2048 * MIB),
+    autoDownloadMaxBytes: int(env, 'MEDIA_AUTO_DOWNLOAD_MAX_BYTES', 16 * MIB, 0, 2048 * MIB),
+    allowPrivateUrls: bool(env, 'MEDIA_ALLOW_PRIVATE_URLS', false),
+  };
+}
+
 function encryptionKey(env: Env): Buffer | undefined {
   const raw = str(env, 'SESSION_ENCRYPTION_KEY');
   if (raw === undefined) return undefined;
@@ -157,6 +211,7 @@ export function loadConfig(env: Env): AppConfig {
   config.authFailureLimitPerMinute = int(env, 'AUTH_FAILURE_LIMIT_PER_MINUTE', 60, 0, 10_000_000);
   config.metricsToken = str(env, 'METRICS_TOKEN');
   config.trustProxy = trustProxy(env);
+  config.media = media(env);
   config.eventRetentionHours = int(env, 'EVENT_RETENTION_HOURS', 168, 1, 87_600);
   config.logLevel = oneOf(
     env,

@@ -1,3 +1,5 @@
+import type { MessageMedia } from './media';
+
 /**
  * The events that change a session's stored copy. Providers translate what WhatsApp does into
  * these; the `external` provider receives the public ones over REST, the `baileys` provider
@@ -54,6 +56,8 @@ export interface GatewayMessage {
   type: MessageType;
   text: string | null;
   status: MessageStatus | null;
+  /** The file of a media message; absent keeps what is stored. */
+  media?: MessageMedia | null;
 }
 
 export interface MessageUpsertEvent {

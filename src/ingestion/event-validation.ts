@@ -2,6 +2,7 @@ import Ajv, { AnySchemaObject, ErrorObject, SchemaValidateFunction, ValidateFunc
 import { ValidationError } from '../common/errors/app-error';
 import { storedTextProblem } from '../common/validation/stored-text';
 import { GatewayEvent, GatewayMessage, MessageUpsertEvent, SessionStatus } from '../domain/gateway-events';
+import { isMediaType, MessageMedia } from '../domain/media';
 import { EventOrigin, ingestionBatchSchema, ingestionEventSchema, PROVIDER_EVENT_TYPES, PUBLIC_EVENT_TYPES } from './ingestion-event.schema';
 
 export type { EventOrigin } from './ingestion-event.schema';
@@ -9,7 +10,7 @@ export type { EventOrigin } from './ingestion-event.schema';
 /** A validated event, ready to apply; a message's provider original is serialized as `rawJson`. */
 export type ValidEvent =
   | Exclude<GatewayEvent, MessageUpsertEvent>
-  | { type: 'message.upsert'; message: GatewayMessage; rawJson: string | null };
+  | { type: 'message.upsert'; message: GatewayMessage & { media: MessageMedia | null }; rawJson: string | null };
 
 /** A validated batch of `POST /sessions/{sid}/events`. */
 export interface ValidBatch {
@@ -104,6 +105,30 @@ function serializeRaw(raw: unknown): string | null {
   return json ?? null;
 }
 
+/** An announced file with its absent fields filled in; its status defaults to `pending`. */
+function mediaOf(media: Partial<MessageMedia>): MessageMedia {
+  return {
+    mimetype: media.mimetype!,
+    size: media.size!,
+    fileName: storable(media.fileName),
+    sha256: media.sha256!,
+    width: media.width ?? null,
+    height: media.height ?? null,
+    durationMs: media.durationMs ?? null,
+    voiceNote: media.voiceNote ?? false,
+    status: media.status ?? 'pending',
+  };
+}
+
+/** What the schema cannot say: only media types carry a file. */
+function crossFieldProblems(event: Json): Problems | null {
+  const message = event.type === 'message.upsert' ? (event.message as Json & GatewayMessage) : null;
+  if (message?.media && !isMediaType(message.type)) {
+    return { 'message.media': ['must be null or absent unless type is image, video, audio, document or sticker'] };
+  }
+  return null;
+}
+
 /** Builds the event from input that passed the schema, keeping only what the schema names. */
 function toValidEvent(input: Json, rawJson: string | null): ValidEvent {
   switch (input.type) {
@@ -133,6 +158,7 @@ function toValidEvent(input: Json, rawJson: string | null): ValidEvent {
           type: m.type,
           text: storable(m.text),
           status: m.status ?? null,
+          media: m.media ? mediaOf(m.media) : null,
         },
         rawJson,
       };
@@ -163,6 +189,8 @@ export function validateEvents(events: readonly unknown[], origin: EventOrigin):
   const allowedTypes = origin === 'api' ? PUBLIC_EVENT_TYPES : PROVIDER_EVENT_TYPES;
   return events.map((event, index) => {
     if (!validate(event)) throw invalidEvent(index, problemsOf(validate.errors ?? [], allowedTypes));
+    const problems = crossFieldProblems(event as Json);
+    if (problems) throw invalidEvent(index, problems);
     let rawJson: string | null;
     try {
       rawJson = serializeRaw((event as Json).raw);
@@ -193,5 +221,9 @@ export function validateEventBatch(body: unknown): ValidBatch {
     throw invalidEvent(index, problemsOf(own, PUBLIC_EVENT_TYPES));
   }
   const { events, history } = body as { events: Json[]; history?: boolean };
+  events.forEach((event, index) => {
+    const problems = crossFieldProblems(event);
+    if (problems) throw invalidEvent(index, problems);
+  });
   return { events: events.map((event) => toValidEvent(event, null)), history: history ?? false };
 }

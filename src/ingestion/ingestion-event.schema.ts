@@ -1,6 +1,7 @@
 import { CHAT_JID_PATTERN, USER_JID_PATTERN } from '../domain/jid';
 import { MESSAGE_STATUSES, MESSAGE_TYPES, SESSION_STATUSES } from '../domain/gateway-events';
 import { MESSAGE_ID_PATTERN } from '../domain/message-id';
+import { ANNOUNCED_MEDIA_STATUSES, MIMETYPE_PATTERN, SHA256_HEX_PATTERN } from '../domain/media';
 
 /**
  * The one schema of ingestion events: compiled by ajv for validation and shown as is in the
@@ -18,6 +19,8 @@ export const PROVIDER_EVENT_TYPES = [...PUBLIC_EVENT_TYPES, 'message.edit', 'mes
 const MAX_TEXT_LENGTH = 65_536;
 const MAX_NAME_LENGTH = 256;
 const MAX_UNREAD_COUNT = 2_147_483_647;
+const MAX_FILE_NAME_LENGTH = 255;
+const MAX_DIMENSION = 100_000;
 
 type Schema = Record<string, unknown>;
 
@@ -61,6 +64,55 @@ function text(origin: EventOrigin, minLength: number, maxLength: number, descrip
 function object(properties: Record<string, Schema>, required: string[], description?: string): Schema {
   return { type: 'object', properties, required, additionalProperties: false, ...(description ? { description } : {}) };
 }
+function nullableCount(maximum: number, description: string): Schema {
+  return {
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum,
+    'x-rule': `must be null or an integer from 0 to ${maximum}`,
+    description,
+  };
+}
+
+/** The file a media message carries, as a connector or provider announces it (API.md §8). */
+function mediaSchema(origin: EventOrigin): Schema {
+  return {
+    ...object(
+      {
+        mimetype: {
+          type: 'string',
+          maxLength: 255,
+          pattern: MIMETYPE_PATTERN.source,
+          'x-rule': 'must be a MIME type such as image/jpeg',
+          example: 'image/jpeg',
+        },
+        size: { ...epochMs, 'x-rule': 'must be a non-negative integer', description: 'Bytes.', example: 48213 },
+        sha256: {
+          type: 'string',
+          pattern: SHA256_HEX_PATTERN.source,
+          'x-rule': 'must be 64 lower-case hex digits',
+          description: "The SHA-256 of the file's bytes; the PUT of the bytes must match it.",
+          example: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+        },
+        fileName: text(origin, 1, MAX_FILE_NAME_LENGTH, 'The file name (documents); absent is null.'),
+        width: nullableCount(MAX_DIMENSION, 'Pixels; absent is null.'),
+        height: nullableCount(MAX_DIMENSION, 'Pixels; absent is null.'),
+        durationMs: nullableCount(Number.MAX_SAFE_INTEGER, 'Audio and video length; absent is null.'),
+        voiceNote: { ...boolean, description: 'A voice note (push-to-talk audio); absent is false.' },
+        status: {
+          ...oneOf(ANNOUNCED_MEDIA_STATUSES),
+          description:
+            'Absent is `pending`: the bytes follow with `PUT …/messages/{mid}/media`. `ready` is set by the gateway once it holds them.',
+        },
+      },
+      ['mimetype', 'size', 'sha256'],
+      'The file of an image, video, audio, document or sticker message; null or absent for other types.',
+    ),
+    nullable: true,
+  };
+}
+
 const eventOf = (type: string, properties: Record<string, Schema>, required: string[], description: string): Schema =>
   object({ type: { type: 'string', enum: [type] }, ...properties }, ['type', ...required], description);
 
@@ -133,6 +185,7 @@ function eventSchemas(origin: EventOrigin): Schema[] {
             type: oneOf(MESSAGE_TYPES),
             text: text(origin, 0, MAX_TEXT_LENGTH, 'Absent is null.'),
             status: { ...oneOf(MESSAGE_STATUSES, true), description: 'Absent is null.' },
+            media: mediaSchema(origin),
           },
           ['id', 'chatId', 'fromMe', 'timestamp', 'type'],
           'Stores the message, or updates the stored one with the same chat and id.',

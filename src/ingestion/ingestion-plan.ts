@@ -114,6 +114,8 @@ export function planIngestion(events: readonly ValidEvent[]): IngestionStep[] {
         // The upsert replaces everything an earlier write or change in this step would have touched,
         // except a status further along: statuses never move backwards.
         const earlierStatus = step.messages.get(key)?.status ?? step.messageChanges.get(key)?.status ?? null;
+        // An upsert that announces no file keeps the one announced before.
+        const media = m.media ?? step.messages.get(key)?.media ?? null;
         step.messageChanges.delete(key);
         step.chat(m.chatId);
         step.messages.set(key, {
@@ -125,6 +127,7 @@ export function planIngestion(events: readonly ValidEvent[]): IngestionStep[] {
           type: m.type,
           text: m.text,
           status: m.status && earlierStatus ? furtherStatus(earlierStatus, m.status) : (m.status ?? earlierStatus),
+          media,
           rawJson: event.rawJson,
         });
         break;

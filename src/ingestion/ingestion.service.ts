@@ -3,6 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { ChatsRepository } from '../chats/chats.repository';
 import { MessagesRepository } from '../messages/messages.repository';
+import { MediaDownloadsRepository } from '../messages/media-downloads.repository';
+import { AppConfig, ProviderName } from '../config/app-config';
 import { ConflictError } from '../common/errors/app-error';
 import { EventLogRepository } from '../events/event-log.repository';
 import { MetricsService } from '../metrics/metrics.service';
@@ -34,6 +36,8 @@ export class IngestionService {
     private readonly messages: MessagesRepository,
     private readonly metrics: MetricsService,
     private readonly eventLog: EventLogRepository,
+    private readonly mediaDownloads: MediaDownloadsRepository,
+    private readonly config: AppConfig,
   ) {}
 
   /**
@@ -68,7 +72,7 @@ export class IngestionService {
       }
       const changes = new ChangeRecorder(sessionId);
       let messagesStored = 0;
-      for (const step of steps) messagesStored += await this.applyStep(runner, sessionId, step, changes);
+      for (const step of steps) messagesStored += await this.applyStep(runner, sessionId, provider, step, changes);
       await this.eventLog.append(runner, session.orgId, changes.events(), history);
       await runner.commitTransaction();
       this.metrics.recordIngestion(provider, events.length, messagesStored);
@@ -82,7 +86,7 @@ export class IngestionService {
     }
   }
 
-  private async applyStep(runner: QueryRunner, sessionId: string, step: IngestionStep, changes: ChangeRecorder): Promise<number> {
+  private async applyStep(runner: QueryRunner, sessionId: string, provider: ProviderName, step: IngestionStep, changes: ChangeRecorder): Promise<number> {
     if (step.deletedChats.length > 0) changes.chatsDeleted(await this.chats.deleteMany(runner, sessionId, step.deletedChats));
     if (step.chats.length > 0) changes.chatsCreated(await this.chats.insertMissing(runner, sessionId, step.chats));
     if (step.chatsWithFields.length > 0) changes.chatsUpdated(await this.chats.applyFields(runner, sessionId, step.chatsWithFields));
@@ -91,6 +95,8 @@ export class IngestionService {
       const written = await this.messages.upsertMany(runner, sessionId, step.messages);
       stored = written.length;
       changes.messagesWritten(written);
+      // Files a provider downloads itself are queued with their message; a connector PUTs its own.
+      if (provider === 'baileys') await this.mediaDownloads.enqueue(runner, sessionId, written, this.config.media.autoDownloadMaxBytes);
       const chatsWithMessages = [...new Set(step.messages.map((m) => m.chatJid))];
       changes.chatsTouched(await this.chats.refreshLastMessageAt(runner, sessionId, chatsWithMessages));
     }

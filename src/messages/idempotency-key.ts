@@ -18,6 +18,14 @@ export function parseIdempotencyKey(header: string | string[] | undefined): stri
  * What makes two sends "the same request": the hash of the body's fields in a fixed order, so
  * that the order or spacing of the JSON a client sent does not matter.
  */
-export function requestHash(body: { type: string; text: string }): string {
-  return createHash('sha256').update(JSON.stringify([body.type, body.text])).digest('hex');
+export function requestHash(
+  body: { type: string; text?: string; voiceNote?: boolean; media?: { mimetype?: string; fileName?: string } },
+  fileSha256?: string,
+): string {
+  // A text keeps the form it always had, so that keys stored before files could be sent still match.
+  const fields =
+    fileSha256 === undefined
+      ? [body.type, body.text]
+      : [body.type, body.text ?? null, fileSha256, body.media?.fileName ?? null, body.media?.mimetype ?? null, body.voiceNote ?? false];
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }

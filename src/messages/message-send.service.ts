@@ -10,14 +10,19 @@ import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
 import { chatTypeOf, userJidOf } from '../domain/jid';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
-import { OutgoingText, ProviderSession } from '../whatsapp/whatsapp-provider';
+import { ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
+import { IncomingMessage } from 'node:http';
+import { MediaMessageType, MessageMedia } from '../domain/media';
+import { MediaFiles } from '../media/media-files.service';
+import { StrictValidationPipe } from '../common/validation/strict-validation.pipe';
+import { CheckedFile, OutgoingMediaService } from './outgoing-media.service';
 import { ChangeRecorder } from './change-recorder';
 import { IDEMPOTENCY_HEADER, requestHash } from './idempotency-key';
 import { IdempotencyKeysRepository } from './idempotency-keys.repository';
 import { MessageDto } from './message.dto';
 import { newOutgoingMessageId } from './message-id';
 import { MessagesRepository } from './messages.repository';
-import { OutboxDispatcher } from './outbox-dispatcher.service';
+import { OutboxDispatcher, QueuedSend } from './outbox-dispatcher.service';
 import { SendMessageDto } from './send-message.dto';
 
 export interface SendResult {
@@ -27,14 +32,16 @@ export interface SendResult {
 }
 
 /**
- * Sending: the message is stored as `pending` (with its chat, the `Idempotency-Key`'s first
- * response, and the outbox row that carries it to the replica holding the session) in one
+ * Sending: the message is stored as `pending` (with its chat, its file, the `Idempotency-Key`'s
+ * first response, and the outbox row that carries it to the replica holding the session) in one
  * transaction and answered at once; the provider's one attempt is made by that replica (see
  * `OutboxDispatcher`), and its outcome moves the message to `sent` or `failed` (forward only, so
  * a receipt that arrived first is kept).
  */
 @Injectable()
 export class MessageSendService {
+  private readonly validation = new StrictValidationPipe();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly sessions: SessionsRepository,
@@ -43,15 +50,84 @@ export class MessageSendService {
     private readonly idempotencyKeys: IdempotencyKeysRepository,
     private readonly providers: ProviderRegistry,
     private readonly eventLog: EventLogRepository,
+    private readonly outgoingMedia: OutgoingMediaService,
+    private readonly files: MediaFiles,
     private readonly outbox: OutboxRepository,
     private readonly dispatcher: OutboxDispatcher,
   ) {}
 
-  async send(orgId: string, sessionId: string, cid: string, body: SendMessageDto, key?: string): Promise<SendResult> {
+  /**
+   * A send with a JSON body (a text, or a file by `media.url` or `media.data`). `origin` is the
+   * gateway's own address as the caller reached it, for the file URL a connector is given.
+   */
+  async sendJson(orgId: string, sessionId: string, cid: string, json: unknown, key: string | undefined, origin: string): Promise<SendResult> {
+    const body = (await this.validation.transform(json, { type: 'body', metatype: SendMessageDto })) as SendMessageDto;
+    this.outgoingMedia.checkShape(body, false);
+    if (body.type === 'text') return this.send(orgId, sessionId, cid, body, key, origin);
+    // Cheap checks first: no file is fetched for a session that cannot send.
+    await this.preflight(orgId, sessionId, cid);
+    return this.send(orgId, sessionId, cid, body, key, origin, await this.outgoingMedia.fromJson(body));
+  }
+
+  /** A send with a `multipart/form-data` body: the fields and a `file` part, streamed. */
+  async sendUpload(orgId: string, sessionId: string, cid: string, req: IncomingMessage, key: string | undefined, origin: string): Promise<SendResult> {
+    await this.preflight(orgId, sessionId, cid);
+    const { body, file } = await this.outgoingMedia.fromMultipart(req);
+    return this.send(orgId, sessionId, cid, body, key, origin, file);
+  }
+
+  /** The 404 or 409 a send would answer, before a file is received for it. */
+  private async preflight(orgId: string, sessionId: string, cid: string): Promise<void> {
+    if (!isSessionId(sessionId)) throw sessionNotFound();
+    await this.dataSource.transaction(async (manager) => {
+      const session = await this.sessions.lockForSend(manager.queryRunner!, sessionId, orgId);
+      if (!session) throw sessionNotFound();
+      if (!chatJidOf(cid)) throw chatNotFound();
+      this.checkCanSend(this.providers.get(session.provider), sessionId, session.status);
+    });
+  }
+
+  private checkCanSend(provider: WhatsAppProvider, sessionId: string, status: string): void {
+    // A connection held by a replica, maybe another one: what it last stored tells.
+    if (provider.holdsConnection ? status !== 'connected' : !provider.canSend(sessionId)) {
+      throw new ConflictError(
+        provider.name === 'external'
+          ? 'the session cannot send: no connector is configured for external sessions'
+          : 'the session cannot send: it is not connected',
+      );
+    }
+  }
+
+  private async send(
+    orgId: string,
+    sessionId: string,
+    cid: string,
+    body: SendMessageDto,
+    key: string | undefined,
+    origin: string,
+    file?: CheckedFile,
+  ): Promise<SendResult> {
+    try {
+      return await this.sendChecked(orgId, sessionId, cid, body, key, origin, file);
+    } finally {
+      // Stored by now, or not to be stored.
+      if (file) await this.outgoingMedia.discard(file);
+    }
+  }
+
+  private async sendChecked(
+    orgId: string,
+    sessionId: string,
+    cid: string,
+    body: SendMessageDto,
+    key: string | undefined,
+    origin: string,
+    file?: CheckedFile,
+  ): Promise<SendResult> {
     if (!isSessionId(sessionId)) throw sessionNotFound();
     const chatJid = chatJidOf(cid);
     const scope = key !== undefined && chatJid !== null ? { orgId, sessionId, chatJid, key } : undefined;
-    const hash = requestHash(body);
+    const hash = requestHash(body, file?.media.sha256);
     let queued = false;
     const result = await this.dataSource.transaction(async (manager): Promise<SendResult> => {
       const runner = manager.queryRunner!;
@@ -70,18 +146,12 @@ export class MessageSendService {
         return { message: stored.response, replayed: true };
       }
       const provider = this.providers.get(session.provider);
-      // A connection held by a replica, maybe another one: what it last stored tells.
-      if (provider.holdsConnection ? session.status !== 'connected' : !provider.canSend(sessionId)) {
-        throw new ConflictError(
-          provider.name === 'external'
-            ? 'the session cannot send: no connector is configured for external sessions'
-            : 'the session cannot send: it is not connected',
-        );
-      }
-      const message = await this.storePending(runner, { id: sessionId, orgId }, chatJid, session.phoneNumber, body.text);
+      this.checkCanSend(provider, sessionId, session.status);
+      if (file) await this.files.keep(runner, orgId, file.staged);
+      const message = await this.storePending(runner, { id: sessionId, orgId }, chatJid, session.phoneNumber, body, file?.media ?? null);
       if (scope) await this.idempotencyKeys.save(runner, scope, { requestHash: hash, response: message });
-      const outgoing: OutgoingText = { id: message.id, type: 'text', text: body.text };
-      await this.outbox.enqueue(runner, { sessionId, orgId, provider: provider.name, kind: 'send', chatJid, messageId: message.id, payload: outgoing });
+      const payload = this.outgoing(sessionId, chatJid, message, origin);
+      await this.outbox.enqueue(runner, { sessionId, orgId, provider: provider.name, kind: 'send', chatJid, messageId: message.id, payload });
       queued = true;
       return { message, replayed: false };
     });
@@ -95,23 +165,45 @@ export class MessageSendService {
     return this.dispatcher.drain(timeoutMs);
   }
 
+  /** What the outbox row carries for the provider: the file's fields, opened from the blob store by the dispatcher. */
+  private outgoing(sessionId: string, chatJid: string, message: MessageDto, origin: string): QueuedSend {
+    if (!message.media) return { id: message.id, type: 'text', text: message.text! };
+    const media = message.media;
+    return {
+      id: message.id,
+      type: message.type as MediaMessageType,
+      text: message.text,
+      media: {
+        mimetype: media.mimetype,
+        size: media.size,
+        sha256: media.sha256,
+        fileName: media.fileName,
+        voiceNote: media.voiceNote,
+        url: `${origin}/api/v1/sessions/${sessionId}/chats/${chatJid}/messages/${message.id}/media`,
+      },
+    };
+  }
+
   /** Stores the `pending` message (and its chat, when new) with their events. */
   private async storePending(
     runner: QueryRunner,
     { id: sessionId, orgId }: ProviderSession,
     chatJid: string,
     phoneNumber: string | null,
-    text: string,
+    body: SendMessageDto,
+    media: MessageMedia | null,
   ): Promise<MessageDto> {
+    const text = body.text ?? null;
     const message: MessageDto = {
       id: newOutgoingMessageId(),
       chatId: chatJid,
       fromMe: true,
       senderId: phoneNumber ? userJidOf(phoneNumber) : null,
       timestamp: Date.now(),
-      type: 'text',
+      type: body.type,
       text,
       status: 'pending',
+      media,
     };
     const changes = new ChangeRecorder(sessionId);
     changes.chatsCreated(await this.chats.insertMissing(runner, sessionId, [{ jid: chatJid, type: chatTypeOf(chatJid) }]));
@@ -125,6 +217,7 @@ export class MessageSendService {
         type: message.type,
         text,
         status: message.status,
+        media,
         rawJson: null,
       },
     ]);

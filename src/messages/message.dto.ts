@@ -1,6 +1,55 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { MESSAGE_STATUSES, MESSAGE_TYPES, MessageStatus, MessageType } from '../domain/gateway-events';
+import { MEDIA_STATUSES, MediaStatus, MessageMedia } from '../domain/media';
 import { MessageRow } from './messages.repository';
+
+/** The file of a media message (API.md §8). */
+export class MessageMediaDto {
+  /**
+   * The file's MIME type.
+   * @example "image/jpeg"
+   */
+  mimetype!: string;
+
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Bytes.', example: 48213 })
+  size!: number;
+
+  /**
+   * The file name, for documents; null when unknown.
+   * @example null
+   */
+  fileName!: string | null;
+
+  /**
+   * Lower-case hex SHA-256 of the bytes; the `ETag` of `GET …/media`.
+   * @example "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+   */
+  sha256!: string;
+
+  @ApiProperty({ type: 'integer', nullable: true, description: 'Pixels (images, videos, stickers); null when unknown.', example: 1280 })
+  width!: number | null;
+
+  @ApiProperty({ type: 'integer', nullable: true, description: 'Pixels (images, videos, stickers); null when unknown.', example: 960 })
+  height!: number | null;
+
+  @ApiProperty({ type: 'integer', nullable: true, description: 'Length of audio and video, ms; null when unknown.', example: null })
+  durationMs!: number | null;
+
+  /**
+   * A voice note (push-to-talk audio).
+   * @example false
+   */
+  voiceNote!: boolean;
+
+  @ApiProperty({
+    enum: MEDIA_STATUSES,
+    description:
+      '`pending`: known, not stored yet; `ready`: stored, `GET …/media` serves it; `failed`: could not be fetched ' +
+      '(`GET …/media` says why); `expired`: WhatsApp no longer has it and the phone could not upload it again.',
+    example: 'ready',
+  })
+  status!: MediaStatus;
+}
 
 /** A message of the gateway's stored copy. */
 export class MessageDto {
@@ -48,6 +97,14 @@ export class MessageDto {
     example: null,
   })
   status!: MessageStatus | null;
+
+  @ApiProperty({
+    type: MessageMediaDto,
+    nullable: true,
+    description: 'The file of an `image`, `video`, `audio`, `document` or `sticker` message; null for other types.',
+    example: null,
+  })
+  media!: MessageMediaDto | null;
 }
 
 export class MessagePageDto {
@@ -67,5 +124,20 @@ export function toMessageDto(row: MessageRow): MessageDto {
     type: row.type,
     text: row.text,
     status: row.status,
+    media: row.media ? toMediaDto(row.media) : null,
+  };
+}
+
+function toMediaDto(media: MessageMedia): MessageMediaDto {
+  return {
+    mimetype: media.mimetype,
+    size: Number(media.size),
+    fileName: media.fileName,
+    sha256: media.sha256,
+    width: media.width,
+    height: media.height,
+    durationMs: media.durationMs,
+    voiceNote: media.voiceNote,
+    status: media.status,
   };
 }

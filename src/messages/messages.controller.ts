@@ -1,6 +1,6 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { Response } from 'express';
+import { Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Request, Response } from 'express';
 import { RequireCapability } from '../auth/access.decorators';
 import { Caller } from '../auth/caller.decorator';
 import { ApiChatIdParam } from '../chats/chat-id-param.decorator';
@@ -74,14 +74,23 @@ export class MessagesController {
   @RequireCapability('send')
   @ApiOperation({
     operationId: 'sendChatMessage',
-    summary: 'Send a text message',
+    summary: 'Send a text or a file',
     description:
+      'A text (`{"type": "text", "text"}`), or a file: `type` `image`, `video`, `audio`, `document` or `sticker` with ' +
+      '`media.url` (fetched by the gateway: public addresses only unless `MEDIA_ALLOW_PRIVATE_URLS`, at most 3 redirects, ' +
+      '30 s), `media.data` (base64; the JSON body may be up to 96 MiB), or as `multipart/form-data` with a `file` part and ' +
+      'the fields `type`, `text`, `fileName`, `voiceNote`. `text` is the caption. The file is received before the answer ' +
+      'and checked: its type sniffed from its bytes must fit `type` (an `image` is JPEG, PNG or WebP; a `sticker` WebP; a ' +
+      '`video` MP4 or 3GP; an `audio` Ogg/Opus, MP3, AAC, M4A or AMR, and a `voiceNote` Ogg/Opus; a `document` anything), ' +
+      'it is at most `MEDIA_MAX_BYTES` (default 64 MiB): otherwise 422 (413 for an upload over the limit), and nothing is ' +
+      'stored. The message answers with its `media` `ready`.\n\n' +
       'Stores the message as `pending` and answers 202 with it at once; the session\'s provider then makes one ' +
       'attempt to send it, and within 10 s the message reads `sent` or `failed`; receipts later move it on to ' +
       '`delivered`, `read`, `played` (never back). Sending to a chat that is not stored yet creates it. The message ' +
       'id is the one WhatsApp gets, so receipts and the message on the phone carry it. `baileys` sessions send while ' +
       '`connected`; `external` sessions send through the connector at `WA_EXTERNAL_SEND_URL` (POSTed ' +
-      '`{"sessionId", "chatId", "message": {"id", "type", "text"}}` with header `Idempotency-Key: <message id>`; a 2xx ' +
+      '`{"sessionId", "chatId", "message": {"id", "type", "text", "media"?}}` with header `Idempotency-Key: <message id>`, ' +
+      '`media` being `{mimetype, size, sha256, fileName, url, voiceNote}` where `url` is this message\'s `GET …/media`; a 2xx ' +
       'within 5 s means `sent`). Otherwise 409, and nothing is stored.\n\n' +
       `**\`${IDEMPOTENCY_HEADER}\`** (optional, 1 to 255 visible ASCII characters), scoped to the organization and the ` +
       'chat: the same key with the same body within 24 h answers the first response again (same status, same ' +
@@ -94,6 +103,18 @@ export class MessagesController {
     required: false,
     description: 'Makes a retried send safe: a key answers its first response for 24 h.',
     schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7e]{1,255}$', example: 'order-1042-shipped' },
+  })
+  @ApiBody({
+    type: SendMessageDto,
+    examples: {
+      text: { summary: 'A text', value: { type: 'text', text: 'Pesanan Anda sudah dikirim.' } },
+      imageByUrl: { summary: 'An image fetched from a URL, with a caption', value: { type: 'image', media: { url: 'https://cdn.example.com/p/123.jpg' }, text: 'caption' } },
+      documentAsData: {
+        summary: 'A document sent as base64',
+        value: { type: 'document', media: { data: 'JVBERi0xLjQKJcfsj6IK', mimetype: 'application/pdf', fileName: 'invoice.pdf' } },
+      },
+      voiceNote: { summary: 'A voice note', value: { type: 'audio', media: { url: 'https://cdn.example.com/note.ogg' }, voiceNote: true } },
+    },
   })
   @ApiAcceptedResponse({
     type: MessageDto,
@@ -127,10 +148,15 @@ export class MessagesController {
     @Param('sid') sid: string,
     @Param('cid') cid: string,
     @Headers('idempotency-key') key: string | undefined,
-    @Body() body: SendMessageDto,
+    @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<MessageDto> {
-    const result = await this.sender.send(caller.orgId, sid, cid, body, parseIdempotencyKey(key));
+    const idempotencyKey = parseIdempotencyKey(key);
+    // Behind a proxy (`TRUST_PROXY`), as the caller reached the gateway.
+    const origin = `${req.protocol}://${req.get('host')}`;
+    const result = req.is('multipart/form-data')
+      ? await this.sender.sendUpload(caller.orgId, sid, cid, req, idempotencyKey, origin)
+      : await this.sender.sendJson(caller.orgId, sid, cid, req.body, idempotencyKey, origin);
     if (result.replayed) res.setHeader(REPLAYED_HEADER, 'true');
     return result.message;
   }

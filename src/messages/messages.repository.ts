@@ -5,6 +5,7 @@ import { KeysetPosition } from '../common/pagination/keyset-position';
 import { queryPrepared, queryRows } from '../database/prepared-query';
 import { MessageStatus, MessageType } from '../domain/gateway-events';
 import { MESSAGE_STATUS_PROGRESS } from '../domain/message-status';
+import { MEDIA_MESSAGE_TYPES, MediaStatus, MessageMedia } from '../domain/media';
 
 /** A message as served; `ts` is bigint and arrives as a string. */
 export interface MessageRow {
@@ -16,6 +17,7 @@ export interface MessageRow {
   type: MessageType;
   text: string | null;
   status: MessageStatus | null;
+  media: MessageMedia | null;
 }
 
 /** A message as ingestion stores it. */
@@ -28,6 +30,8 @@ export interface MessageWrite {
   type: MessageType;
   text: string | null;
   status: MessageStatus | null;
+  /** Null keeps the stored file's description (a message that is still of a media type). */
+  media: MessageMedia | null;
   rawJson: string | null;
 }
 
@@ -46,6 +50,21 @@ export interface MessageChange {
   revoked: boolean;
 }
 
+/** A message's file as the media routes need it, with the session's provider. */
+export interface MessageMediaRow {
+  provider: string;
+  type: MessageType;
+  media: MessageMedia | null;
+  media_error: string | null;
+}
+
+/** A message's file, scoped by organization, session and chat; `row` is null when there is no such message. */
+export interface ScopedMedia {
+  sessionFound: boolean;
+  chatFound: boolean;
+  row: MessageMediaRow | null;
+}
+
 /** A page or a single message, scoped by organization, session and chat. */
 export interface ScopedMessages {
   sessionFound: boolean;
@@ -53,7 +72,7 @@ export interface ScopedMessages {
   rows: MessageRow[];
 }
 
-const COLUMN_NAMES = ['id', 'from_me', 'sender_jid', 'ts', 'type', 'text', 'status'];
+const COLUMN_NAMES = ['id', 'from_me', 'sender_jid', 'ts', 'type', 'text', 'status', 'media'];
 const COLUMNS = COLUMN_NAMES.join(', ');
 const M_COLUMNS = COLUMN_NAMES.map((column) => `m.${column}`).join(', ');
 /** The further along of the stored and the incoming status (`$11` is the progress order); null for incoming messages. */
@@ -61,6 +80,18 @@ const FORWARD_STATUS = `CASE WHEN NOT EXCLUDED.from_me THEN NULL
                              WHEN m.status IS NULL OR EXCLUDED.status IS NULL THEN COALESCE(EXCLUDED.status, m.status)
                              WHEN array_position($11::text[], EXCLUDED.status) > array_position($11::text[], m.status)
                              THEN EXCLUDED.status ELSE m.status END`;
+
+/**
+ * The file after an upsert (`$13` lists the media types): none unless the message is of a media
+ * type; the stored one when the upsert announces none; for the same file, the stored status
+ * unless the announcement moves a `pending` file on (a replayed `pending` never undoes `ready`).
+ */
+const MERGED_MEDIA = `CASE WHEN NOT (EXCLUDED.type = ANY ($13::text[])) THEN NULL
+                           WHEN EXCLUDED.media IS NULL THEN m.media
+                           WHEN m.media->>'sha256' = EXCLUDED.media->>'sha256'
+                                AND (m.media->>'status' = 'ready' OR EXCLUDED.media->>'status' = 'pending')
+                           THEN jsonb_set(EXCLUDED.media, '{status}', m.media->'status')
+                           ELSE EXCLUDED.media END`;
 
 /**
  * The message page query. It checks the session's organization and the chat in the same
@@ -89,6 +120,11 @@ const FIND_ONE_SQL = `SELECT c.jid AS chat_jid, ${M_COLUMNS} FROM sessions s
                         LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3 AND NOT c.purging
                         LEFT JOIN messages m ON m.session_id = c.session_id AND m.chat_jid = c.jid AND m.id = $4
                        WHERE s.id = $1 AND s.org_id = $2 AND s.deleted_at IS NULL`;
+
+const FIND_MEDIA_SQL = `SELECT s.provider, c.jid AS chat_jid, m.id, m.type, m.media, m.media_error FROM sessions s
+                          LEFT JOIN chats c ON c.session_id = s.id AND c.jid = $3
+                          LEFT JOIN messages m ON m.session_id = c.session_id AND m.chat_jid = c.jid AND m.id = $4
+                         WHERE s.id = $1 AND s.org_id = $2`;
 
 /** Queries on `messages`. Reads check the organization in the same statement. */
 @Injectable()
@@ -121,21 +157,24 @@ export class MessagesRepository {
    * fields would not change is not written.
    */
   async upsertMany(runner: QueryRunner, sessionId: string, messages: MessageWrite[]): Promise<UpsertedMessageRow[]> {
-    return await queryRows<UpsertedMessageRow>(runner, `INSERT INTO messages AS m (session_id, chat_jid, id, from_me, sender_jid, ts, type, text, status, raw)
+    return await queryRows<UpsertedMessageRow>(runner, `INSERT INTO messages AS m (session_id, chat_jid, id, from_me, sender_jid, ts, type, text, status, raw, media)
        SELECT $1, u.chat_jid, u.id, u.from_me, u.sender_jid, u.ts, u.type, u.text,
-              CASE WHEN u.from_me THEN u.status END, u.raw
+              CASE WHEN u.from_me THEN u.status END, u.raw,
+              CASE WHEN u.type = ANY ($13::text[]) THEN u.media END
          FROM unnest($2::text[], $3::text[], $4::boolean[], $5::text[], $6::bigint[], $7::text[],
-                     $8::text[], $9::text[], $10::jsonb[])
-              AS u(chat_jid, id, from_me, sender_jid, ts, type, text, status, raw)
+                     $8::text[], $9::text[], $10::jsonb[], $12::jsonb[])
+              AS u(chat_jid, id, from_me, sender_jid, ts, type, text, status, raw, media)
        ON CONFLICT (session_id, chat_jid, id) DO UPDATE
           SET from_me = EXCLUDED.from_me, sender_jid = EXCLUDED.sender_jid,
               ts = CASE WHEN m.from_me THEN m.ts ELSE EXCLUDED.ts END,
               type = EXCLUDED.type, text = EXCLUDED.text,
-              status = ${FORWARD_STATUS}, raw = COALESCE(EXCLUDED.raw, m.raw)
-        WHERE (m.from_me, m.sender_jid, m.ts, m.type, m.text, m.status)
+              status = ${FORWARD_STATUS}, raw = COALESCE(EXCLUDED.raw, m.raw),
+              media = ${MERGED_MEDIA},
+              media_error = CASE WHEN (${MERGED_MEDIA}) IS NOT DISTINCT FROM m.media THEN m.media_error END
+        WHERE (m.from_me, m.sender_jid, m.ts, m.type, m.text, m.status, m.media)
               IS DISTINCT FROM (EXCLUDED.from_me, EXCLUDED.sender_jid,
                                 CASE WHEN m.from_me THEN m.ts ELSE EXCLUDED.ts END,
-                                EXCLUDED.type, EXCLUDED.text, ${FORWARD_STATUS})
+                                EXCLUDED.type, EXCLUDED.text, ${FORWARD_STATUS}, ${MERGED_MEDIA})
        RETURNING m.chat_jid, ${M_COLUMNS}, (m.xmax = 0) AS inserted`,
       [
         sessionId,
@@ -149,8 +188,47 @@ export class MessagesRepository {
         messages.map((m) => m.status),
         messages.map((m) => m.rawJson),
         MESSAGE_STATUS_PROGRESS,
+        messages.map((m) => (m.media ? JSON.stringify(m.media) : null)),
+        MEDIA_MESSAGE_TYPES,
       ],
     );
+  }
+
+  /** A message's file, with the organization, session and chat checked in the same statement. */
+  async findMedia(orgId: string, sessionId: string, jid: string | null, id: string | null): Promise<ScopedMedia> {
+    const rows = await queryPrepared<MessageMediaRow & { chat_jid: string | null; id: string | null }>(
+      this.dataSource,
+      FIND_MEDIA_SQL,
+      [sessionId, orgId, jid, id],
+    );
+    if (rows.length === 0) return { sessionFound: false, chatFound: false, row: null };
+    if (rows[0].chat_jid === null) return { sessionFound: true, chatFound: false, row: null };
+    return { sessionFound: true, chatFound: true, row: rows[0].id === null ? null : rows[0] };
+  }
+
+  /**
+   * Moves the file `sha256` of a message to `status` (with `error` saying why, for `failed` and
+   * `expired`) and returns the message as it is now; null when the message no longer has that
+   * file or its status does not move that way (already `ready`, say).
+   */
+  async setMediaStatus(
+    runner: QueryRunner,
+    sessionId: string,
+    chatJid: string,
+    id: string,
+    sha256: string,
+    status: MediaStatus,
+    error: string | null = null,
+  ): Promise<MessageRow | null> {
+    const [row] = await queryRows<MessageRow>(
+      runner,
+      `UPDATE messages m SET media = jsonb_set(m.media, '{status}', to_jsonb($5::text)), media_error = $6
+        WHERE m.session_id = $1 AND m.chat_jid = $2 AND m.id = $3
+          AND m.media->>'sha256' = $4 AND m.media->>'status' = ANY ($7::text[])
+       RETURNING m.chat_jid, ${M_COLUMNS}`,
+      [sessionId, chatJid, id, sha256, status, error, MEDIA_STATUS_FROM[status]],
+    );
+    return row ?? null;
   }
 
   /**
@@ -186,6 +264,15 @@ export class MessagesRepository {
     );
   }
 }
+
+/** The statuses a file may move to from each status. */
+const MEDIA_STATUS_FROM: Record<MediaStatus, MediaStatus[]> = {
+  // Bytes that match the announcement are good whatever happened before.
+  ready: ['pending', 'failed', 'expired'],
+  failed: ['pending'],
+  expired: ['pending'],
+  pending: [],
+};
 
 function scoped(rows: (MessageRow | { chat_jid: null; id: null })[]): ScopedMessages {
   if (rows.length === 0) return { sessionFound: false, chatFound: false, rows: [] };

@@ -8,13 +8,17 @@ import { LOGGER } from '../common/logging/logging.module';
 import { sleep, withTimeout } from '../common/time';
 import { EventLogRepository } from '../events/event-log.repository';
 import { EventNotifications } from '../events/event-notifications.service';
+import { MediaStore, objectKey } from '../media/media-store';
 import { MetricsService } from '../metrics/metrics.service';
 import { ClaimedEntry, ExpiredEntry, OUTBOX_CHANNEL, OutboxRepository } from '../outbox/outbox.repository';
 import { SessionOwnershipService } from '../sessions/session-ownership.service';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
-import { ChatStateChange, OutgoingText } from '../whatsapp/whatsapp-provider';
+import { ChatStateChange, OutgoingFile, OutgoingMedia, OutgoingMessage, OutgoingText } from '../whatsapp/whatsapp-provider';
 import { ChangeRecorder } from './change-recorder';
 import { MessagesRepository } from './messages.repository';
+
+/** What an outbox row of a send carries: the message, with its file's fields (the file is in the media store). */
+export type QueuedSend = OutgoingText | (Omit<OutgoingMedia, 'media'> & { media: Omit<OutgoingFile, 'open'> });
 
 /** A send not attempted within this long of its 202 is failed (API.md §11). */
 export const SEND_DEADLINE_SECONDS = 60;
@@ -73,6 +77,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     private readonly providers: ProviderRegistry,
     private readonly notifications: EventNotifications,
     private readonly metrics: MetricsService,
+    private readonly store: MediaStore,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -188,13 +193,30 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     }
     let outcome: 'sent' | 'failed' = 'sent';
     try {
-      await provider.send(session, entry.chatJid, entry.payload as OutgoingText);
+      await provider.send(session, entry.chatJid, this.outgoing(entry.orgId, entry.payload as QueuedSend));
     } catch (error) {
       outcome = 'failed';
       this.logger.warn({ err: error, sessionId: entry.sessionId, chatJid: entry.chatJid, messageId: entry.messageId }, 'send failed');
     }
     this.metrics.recordSend(outcome);
     await this.recordOutcome(entry, outcome);
+  }
+
+  /** The stored payload, with the file streamed from the media store when the provider asks for it. */
+  private outgoing(orgId: string, queued: QueuedSend): OutgoingMessage {
+    if (queued.type === 'text') return queued;
+    const key = objectKey(orgId, queued.media.sha256);
+    return {
+      ...queued,
+      media: {
+        ...queued.media,
+        open: async () => {
+          const stream = await this.store.open(key);
+          if (!stream) throw new Error('the file to send is missing from the media store');
+          return stream;
+        },
+      },
+    };
   }
 
   /** The outcome moves the message forward (a receipt that came first is kept), and the row goes. */

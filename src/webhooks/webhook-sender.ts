@@ -53,7 +53,6 @@ export class WebhookSender implements OnApplicationShutdown {
       keepAliveTimeout: IDLE_CONNECTION_MS,
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
-      maxRedirections: 0,
     });
   }
 

@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream';
 import { ProviderName } from '../config/app-config';
+import { MediaMessageType } from '../domain/media';
 
 /** What a provider needs to know of a session. */
 export interface ProviderSession {
@@ -19,6 +21,35 @@ export interface OutgoingText {
   type: 'text';
   text: string;
 }
+
+/** The stored file of a media message to send. */
+export interface OutgoingFile {
+  mimetype: string;
+  size: number;
+  sha256: string;
+  fileName: string | null;
+  voiceNote: boolean;
+  /** The gateway's own `GET …/messages/{mid}/media`, where a connector fetches the file with its key. */
+  url: string;
+  /** Streams the file from the blob store. */
+  open(): Promise<Readable>;
+}
+
+export interface OutgoingMedia {
+  id: string;
+  type: MediaMessageType;
+  /** The caption. */
+  text: string | null;
+  media: OutgoingFile;
+}
+
+export type OutgoingMessage = OutgoingText | OutgoingMedia;
+
+/** WhatsApp no longer has a received file (its CDN answered 404 or 410): the phone may upload it again. */
+export class MediaGoneError extends Error {}
+
+/** A received file that downloads but does not decrypt or check out: another try would give the same bytes. */
+export class MediaIntegrityError extends Error {}
 
 export interface ChatStateChange {
   archived?: boolean;
@@ -67,8 +98,27 @@ export abstract class WhatsAppProvider {
   abstract canSend(sessionId: string): boolean;
 
   /** Sends one message; resolves when WhatsApp (or the connector) accepted it, rejects otherwise. */
-  abstract send(session: ProviderSession, chatJid: string, message: OutgoingText): Promise<void>;
+  abstract send(session: ProviderSession, chatJid: string, message: OutgoingMessage): Promise<void>;
 
   /** Applies archive/pin/mute to the WhatsApp account when connected; a no-op otherwise. */
   abstract applyChatState(session: ProviderSession, chatJid: string, change: ChatStateChange): Promise<void>;
+
+  /** The sessions whose connection this process holds: the ones it downloads received files for. */
+  heldSessions(): string[] {
+    return [];
+  }
+
+  /**
+   * Streams the file of a received message, from its provider original (`messages.raw`); rejects
+   * with `MediaGoneError` when WhatsApp no longer has it. Providers whose connector uploads files
+   * (`PUT …/media`) download nothing.
+   */
+  downloadMedia(_session: ProviderSession, _raw: unknown): Promise<Readable> {
+    return Promise.reject(new Error(`the ${this.name} provider does not download files`));
+  }
+
+  /** Asks the phone to upload a file WhatsApp no longer has; resolves with the message's new original. */
+  requestMediaReupload(_session: ProviderSession, _raw: unknown): Promise<unknown> {
+    return Promise.reject(new Error(`the ${this.name} provider does not download files`));
+  }
 }

@@ -160,11 +160,14 @@ describe('Baileys provider (stand-in sockets, real ingestion and PostgreSQL)', (
       ]),
     );
     expect(await messages(id, BUDI)).toEqual([
-      { id: '3EB0A1B2C3D4E5F60718', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732400100000, type: 'text', text: 'Halo, apa kabar?', status: null },
-      { id: '3EB0C0FFEE0000000002', chatId: BUDI, fromMe: true, senderId: OWN, timestamp: 1732400050000, type: 'text', text: 'Baik, cek https://example.com', status: 'read' },
-      { id: '3EB0IMAGE00000000003', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732400000000, type: 'image', text: 'Foto liburan', status: null },
-      { id: '3EB0EPHEMERAL0000004', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732399950000, type: 'text', text: 'Pesan sementara', status: null },
-      { id: '3EB0VIEWONCE00000005', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732399900000, type: 'image', text: null, status: null },
+      { id: '3EB0A1B2C3D4E5F60718', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732400100000, type: 'text', text: 'Halo, apa kabar?', status: null, media: null },
+      { id: '3EB0C0FFEE0000000002', chatId: BUDI, fromMe: true, senderId: OWN, timestamp: 1732400050000, type: 'text', text: 'Baik, cek https://example.com', status: 'read', media: null },
+      { id: '3EB0IMAGE00000000003', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732400000000, type: 'image', text: 'Foto liburan', status: null, media: {
+        mimetype: 'image/jpeg', size: 204800, fileName: null, sha256: 'abcdef123456789abcdef123456789abcdef123456789abcdef123456789abcd',
+        width: 960, height: 1280, durationMs: null, voiceNote: false, status: 'pending',
+      } },
+      { id: '3EB0EPHEMERAL0000004', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732399950000, type: 'text', text: 'Pesan sementara', status: null, media: null },
+      { id: '3EB0VIEWONCE00000005', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732399900000, type: 'image', text: null, status: null, media: null },
     ]);
     expect((await messages(id, FAMILY)).map((m) => [m.id, m.type, m.senderId, m.text])).toEqual([
       ['A1B2C3D4E5F6A7B8C9D0', 'text', '6285611112222@s.whatsapp.net', 'Selamat pagi semua'],

@@ -52,10 +52,10 @@ describe('ingestion: POST /api/v1/sessions/{sid}/events', () => {
       { id: group, name: 'Tim Gudang', type: 'group', archived: true, pinned: true, mutedUntil: -1, unreadCount: 4, lastMessageAt: 1_732_400_000_000 },
     ]);
     expect(await messages(sid, direct)).toEqual([
-      { id: 'D1', chatId: direct, fromMe: true, senderId: null, timestamp: 1_732_400_000_500, type: 'image', text: null, status: 'delivered' },
+      { id: 'D1', chatId: direct, fromMe: true, senderId: null, timestamp: 1_732_400_000_500, type: 'image', text: null, status: 'delivered', media: null },
     ]);
     expect(await messages(sid, group)).toEqual([
-      { id: 'G1', chatId: group, fromMe: false, senderId: directJid(1), timestamp: 1_732_400_000_000, type: 'text', text: 'text of G1', status: null },
+      { id: 'G1', chatId: group, fromMe: false, senderId: directJid(1), timestamp: 1_732_400_000_000, type: 'text', text: 'text of G1', status: null, media: null },
     ]);
   });
 
@@ -335,7 +335,7 @@ describe('ingestion: POST /api/v1/sessions/{sid}/events', () => {
       ]);
       const served = await messages(sid, jid);
       expect(served.map((m: Record<string, unknown>) => Object.keys(m).sort())).toEqual(
-        Array(2).fill(['chatId', 'fromMe', 'id', 'senderId', 'status', 'text', 'timestamp', 'type']),
+        Array(2).fill(['chatId', 'fromMe', 'id', 'media', 'senderId', 'status', 'text', 'timestamp', 'type']),
       );
       expect(JSON.stringify(served)).not.toContain('secret');
     });

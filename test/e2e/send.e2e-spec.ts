@@ -57,6 +57,7 @@ describe('sending through a baileys session (stand-in socket, real PostgreSQL)',
       type: 'text',
       text: 'Halo, pesanan sudah dikirim',
       status: 'pending',
+      media: null,
     });
     const sent = res.body as MessageDto;
     expect(sent.timestamp).toBeGreaterThanOrEqual(before);
@@ -150,7 +151,9 @@ describe('sending through a baileys session (stand-in socket, real PostgreSQL)',
     ['a lone low surrogate', { type: 'text', text: 'a\udc00b' }, 'text'],
     ['4097 code points that class-validator counts as 2049', { type: 'text', text: '❤️'.repeat(2048) + 'x' }, 'text'],
     ['a number as text', { type: 'text', text: 42 }, 'text'],
-    ['another type', { type: 'image', text: 'x' }, 'type'],
+    ['an unknown type', { type: 'poll', text: 'x' }, 'type'],
+    ['an image without a file', { type: 'image', text: 'x' }, 'media'],
+    ['a text with a file', { type: 'text', text: 'x', media: { url: 'https://cdn.example.com/a.jpg' } }, 'media'],
     ['no type', { text: 'x' }, 'type'],
     ['an unknown field', { type: 'text', text: 'x', quoted: '3EB0' }, 'quoted'],
   ])('answers 422 for %s and stores and sends nothing', async (_name, body, field) => {

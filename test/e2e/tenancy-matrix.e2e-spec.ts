@@ -60,6 +60,8 @@ const MATRIX: Record<string, Exercise> = {
   'DELETE /api/v1/sessions/{sid}/chats/{cid}': { kind: 'resource' },
   'GET /api/v1/sessions/{sid}/chats/{cid}/messages': { kind: 'resource' },
   'GET /api/v1/sessions/{sid}/chats/{cid}/messages/{mid}': { kind: 'resource' },
+  'GET /api/v1/sessions/{sid}/chats/{cid}/messages/{mid}/media': { kind: 'resource' },
+  'PUT /api/v1/sessions/{sid}/chats/{cid}/messages/{mid}/media': { kind: 'resource' },
   'POST /api/v1/sessions/{sid}/chats/{cid}/messages': {
     kind: 'resource',
     body: () => ({ type: 'text', text: 'taken over' }),

@@ -7,6 +7,7 @@ import { AppModule } from '../../src/app.module';
 import { Capability, CAPABILITIES } from '../../src/auth/capability';
 import { createLogger } from '../../src/common/logging/logger';
 import { BaileysTuning } from '../../src/whatsapp/baileys/baileys-tuning';
+import { WhatsAppMediaDownloader } from '../../src/whatsapp/baileys/whatsapp-media-downloader';
 import { eventually, TEST_ENCRYPTION_KEY } from '../fixtures/baileys/baileys-harness';
 import { FakeSocket, FakeSocketFactory } from '../fixtures/baileys/fake-socket';
 import { ManualClock } from '../fixtures/baileys/manual-clock';
@@ -44,6 +45,7 @@ export async function startBaileysGateway(
   env: Record<string, string> = {},
   tuning: Partial<BaileysTuning> = {},
   logger?: Logger,
+  mediaDownloader?: WhatsAppMediaDownloader,
 ): Promise<BaileysGateway> {
   const sockets = new FakeSocketFactory();
   const clock = new ManualClock();
@@ -51,7 +53,15 @@ export async function startBaileysGateway(
   logger ??= createLogger(config.logLevel);
   const root: DynamicModule = {
     module: class BaileysGatewayRootModule {},
-    imports: [AppModule.forRoot(config, logger, { baileys: { socketFactory: sockets, clock, tuning: { batchLingerMs: 0, ...tuning } } })],
+    imports: [AppModule.forRoot(config, logger, {
+          baileys: {
+            socketFactory: sockets,
+            clock,
+            tuning: { batchLingerMs: 0, ...tuning },
+            // Received files are fetched only from a test's own server, never from the network.
+            mediaDownloader: mediaDownloader ?? new WhatsAppMediaDownloader({ allowUrl: (url) => url.hostname === '127.0.0.1' }),
+          },
+        })],
   };
   const app = await createApp(config, logger, root);
   await app.init();

@@ -11,10 +11,22 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 1200,
       authFailureLimitPerMinute: 60,
       metricsToken: undefined,
+      media: { store: 'fs', maxBytes: 64 * 1024 * 1024, autoDownloadMaxBytes: 16 * 1024 * 1024, allowPrivateUrls: false },
       databaseStatementTimeoutMs: 15_000,
       databaseLockTimeoutMs: 5_000,
       eventRetentionHours: 168,
     });
+  });
+
+  it('reads the S3 store with its region from AWS_REGION when S3_REGION is unset', () => {
+    expect(loadConfig({ MEDIA_STORE: 's3', S3_BUCKET: 'media', AWS_REGION: 'eu-west-1' }).media.s3).toEqual({
+      bucket: 'media',
+      region: 'eu-west-1',
+      forcePathStyle: false,
+    });
+    expect(
+      loadConfig({ MEDIA_STORE: 's3', S3_BUCKET: 'm', S3_REGION: 'auto', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_FORCE_PATH_STYLE: 'true' }).media.s3,
+    ).toEqual({ bucket: 'm', region: 'auto', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true });
   });
 
   it.each([
@@ -28,6 +40,13 @@ describe('loadConfig', () => {
     [{ WA_PROVIDER: 'other' }, 'WA_PROVIDER'],
     [{ SESSION_ENCRYPTION_KEY: 'short' }, 'SESSION_ENCRYPTION_KEY'],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE'],
+    [{ MEDIA_STORE: 'gcs' }, 'MEDIA_STORE'],
+    [{ MEDIA_STORE: 's3' }, 'S3_BUCKET'],
+    [{ MEDIA_STORE: 's3', S3_BUCKET: 'b', S3_ENDPOINT: 'minio:9000' }, 'S3_ENDPOINT'],
+    [{ MEDIA_STORE: 's3', S3_BUCKET: 'b', S3_FORCE_PATH_STYLE: 'yes' }, 'S3_FORCE_PATH_STYLE'],
+    [{ MEDIA_MAX_BYTES: '0' }, 'MEDIA_MAX_BYTES'],
+    [{ MEDIA_AUTO_DOWNLOAD_MAX_BYTES: '16M' }, 'MEDIA_AUTO_DOWNLOAD_MAX_BYTES'],
+    [{ MEDIA_ALLOW_PRIVATE_URLS: '1' }, 'MEDIA_ALLOW_PRIVATE_URLS'],
     [{ DB_STATEMENT_TIMEOUT_MS: '1.5' }, 'DB_STATEMENT_TIMEOUT_MS'],
     [{ DB_LOCK_TIMEOUT_MS: 'soon' }, 'DB_LOCK_TIMEOUT_MS'],
     [{ EVENT_RETENTION_HOURS: '0' }, 'EVENT_RETENTION_HOURS'],

@@ -112,6 +112,21 @@ describe('Baileys event mapping: history sync', () => {
     expect(events).toContainEqual({ type: 'message.revoke', chatId: BUDI, messageId: '3EB0REVOKED000000006' });
   });
 
+  it('announces the file of a media message, pending, from what WhatsApp says of it', () => {
+    const event = events.find((e) => e.type === 'message.upsert' && e.message.id === '3EB0IMAGE00000000003');
+    expect((event as { message: { media: unknown } }).message.media).toEqual({
+      mimetype: 'image/jpeg',
+      size: 204800,
+      fileName: null,
+      sha256: 'abcdef123456789abcdef123456789abcdef123456789abcdef123456789abcd',
+      width: 960,
+      height: 1280,
+      durationMs: null,
+      voiceNote: false,
+      status: 'pending',
+    });
+  });
+
   it('keeps the original message as plain JSON: bytes as base64, Longs as numbers', () => {
     const event = events.find((e) => e.type === 'message.upsert' && e.message.id === '3EB0IMAGE00000000003');
     const raw = (event as { raw: { message: { imageMessage: Record<string, unknown> }; messageTimestamp: unknown } }).raw;
@@ -144,6 +159,7 @@ describe('Baileys event mapping: live messages', () => {
         type: 'text',
         text: 'Nanti malam kumpul jam 7 ya',
         status: null,
+        media: null,
       },
       {
         id: '3EB0LIVEIMAGE0000001',
@@ -154,6 +170,7 @@ describe('Baileys event mapping: live messages', () => {
         type: 'image',
         text: 'Ini tempatnya',
         status: null,
+        media: null,
       },
       {
         id: '3EB0REACT00000000002',
@@ -164,6 +181,7 @@ describe('Baileys event mapping: live messages', () => {
         type: 'reaction',
         text: '❤️',
         status: null,
+        media: null,
       },
     ]);
   });
@@ -188,6 +206,7 @@ describe('Baileys event mapping: live messages', () => {
         type: 'text',
         text: 'Terkirim dari HP',
         status: 'sent',
+        media: null,
       },
     ]);
   });

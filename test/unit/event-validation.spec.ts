@@ -46,7 +46,7 @@ describe('event batch validation', () => {
     expect(events).toEqual([
       { type: 'session.status', status: 'connected', phoneNumber: '6281234567890' },
       { type: 'chat.upsert', chat: { id: GROUP, name: 'Tim', archived: false, pinned: true, mutedUntil: -1, unreadCount: 2 } },
-      { type: 'message.upsert', message: message().message, rawJson: null },
+      { type: 'message.upsert', message: { ...message().message, media: null }, rawJson: null },
       { type: 'message.status', chatId: DIRECT, messageId: '3EB0C1A2B3C4D5E6', status: 'read' },
       { type: 'chat.delete', chatId: DIRECT },
     ]);
@@ -63,7 +63,7 @@ describe('event batch validation', () => {
     expect(chat).toEqual({ type: 'chat.upsert', chat: { id: DIRECT, pinned: false } });
     expect(msg).toEqual({
       type: 'message.upsert',
-      message: { id: 'A', chatId: GROUP, fromMe: true, senderId: null, timestamp: 0, type: 'image', text: null, status: null },
+      message: { id: 'A', chatId: GROUP, fromMe: true, senderId: null, timestamp: 0, type: 'image', text: null, status: null, media: null },
       rawJson: null,
     });
   });

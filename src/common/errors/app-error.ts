@@ -7,6 +7,7 @@ export const ERROR_STATUS = {
   not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,
   payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
+  range_not_satisfiable: HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
   validation_error: HttpStatus.UNPROCESSABLE_ENTITY,
   gone: HttpStatus.GONE,
   rate_limited: HttpStatus.TOO_MANY_REQUESTS,

@@ -67,13 +67,16 @@ function applyToOperation(
 ): void {
   const responses = operation.responses as Record<string, ResponseObject>;
   const authenticated = !(Array.isArray(operation.security) && operation.security.length === 0);
-  // The JSON parser reads the body of every request, whatever its method, before any route runs.
+  const body = operation.requestBody && !('$ref' in operation.requestBody) ? operation.requestBody : undefined;
+  // A route that streams a file body reads it itself; the JSON parser reads every other request's body, whatever its method, before any route runs.
+  const streamsFile = body !== undefined && !body.content['application/json'];
   responses['413'] = errorResponse(
-    `\`payload_too_large\`: the body is over ${bodyLimit / (1024 * 1024)} MiB, or the request headers are too large`,
+    streamsFile
+      ? `\`payload_too_large\`: the file is over \`MEDIA_MAX_BYTES\` (default ${bodyLimit / (1024 * 1024)} MiB), or the request headers are too large`
+      : `\`payload_too_large\`: the body is over ${bodyLimit / (1024 * 1024)} MiB, or the request headers are too large`,
     envelope('payload_too_large', 'request body too large', { limitBytes: bodyLimit }),
   );
-  responses['422'] = withMalformedJson(responses['422']);
-  const body = operation.requestBody && !('$ref' in operation.requestBody) ? operation.requestBody : undefined;
+  if (!streamsFile) responses['422'] = withMalformedJson(responses['422']);
   for (const media of Object.values(body?.content ?? {})) {
     if (media.schema) closeObjectSchemas(document, media.schema, new Set());
   }

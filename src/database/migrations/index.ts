@@ -7,6 +7,8 @@ import { PauseFailingWebhooks1764000000021 } from './1764000000021-pause-failing
 import { DeletesInBackground1764000000110 } from './1764000000110-deletes-in-background';
 import { WebhookDispatch1764000000120 } from './1764000000120-webhook-dispatch';
 import { EventLogHorizonPerOrg1764000000130 } from './1764000000130-event-log-horizon-per-org';
+import { AddMessageMedia1764000000140 } from './1764000000140-add-message-media';
+import { CreateMediaDownloads1764000000141 } from './1764000000141-create-media-downloads';
 import { CreateOutbox1764000000150 } from './1764000000150-create-outbox';
 import { CreatePairingQrsHolderRequests1764000000151 } from './1764000000151-create-pairing-qrs-holder-requests';
 
@@ -21,6 +23,8 @@ export const MIGRATIONS = [
   DeletesInBackground1764000000110,
   WebhookDispatch1764000000120,
   EventLogHorizonPerOrg1764000000130,
+  AddMessageMedia1764000000140,
+  CreateMediaDownloads1764000000141,
   CreateOutbox1764000000150,
   CreatePairingQrsHolderRequests1764000000151,
 ];

@@ -9,6 +9,7 @@ import {
 import { isChatJid, isUserJid } from '../../domain/jid';
 import { normalizeJid, phoneNumberOf } from './baileys-jid';
 import { editedText, summarizeContent, unwrapContent } from './baileys-message-content';
+import { announcedMedia } from './baileys-media';
 import { LongLike, muteEndToMutedUntil, secondsToEpochMs, toNumber } from './baileys-values';
 import { bufferJsonReplacer } from './buffer-json';
 
@@ -130,6 +131,7 @@ export function mapMessage(message: WAMessage, ctx: MappingContext): GatewayEven
     text: summary.text,
     // Something of our own that WhatsApp knows of has at least been sent.
     status: fromMe ? (statusOf(enumCode(message.status)) ?? 'sent') : null,
+    media: announcedMedia(message.message),
   };
   return [{ type: 'message.upsert', message: gatewayMessage, raw: toRawJson(message) }];
 }

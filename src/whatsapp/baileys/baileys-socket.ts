@@ -1,4 +1,4 @@
-import type { AuthenticationCreds, AuthenticationState, BaileysEventMap, ChatModification, proto, WAMessageKey } from 'baileys';
+import type { AnyMessageContent, AuthenticationCreds, AuthenticationState, BaileysEventMap, ChatModification, proto, WAMessage, WAMessageKey } from 'baileys';
 import { Logger } from 'pino';
 
 /** The part of Baileys' event emitter the provider listens on. */
@@ -14,9 +14,11 @@ export interface BaileysSocket {
   readonly ev: BaileysSocketEvents;
   /** The account (`creds.me`) once known: its `id` is the own JID. */
   readonly user?: { id: string } | undefined;
-  sendMessage(jid: string, content: { text: string }, options: { messageId: string }): Promise<unknown>;
+  sendMessage(jid: string, content: AnyMessageContent, options: { messageId: string }): Promise<unknown>;
   chatModify(modification: ChatModification, jid: string): Promise<unknown>;
   requestPairingCode(phoneNumber: string): Promise<string>;
+  /** Asks the phone to upload a message's file again; resolves with the message pointing at the new copy. */
+  updateMediaMessage(message: WAMessage): Promise<WAMessage>;
   logout(message?: string): Promise<unknown>;
   end(error: Error | undefined): unknown;
 }

@@ -9,6 +9,7 @@ import { BaileysProvider } from './baileys.provider';
 import { SessionAuthRepository } from './session-auth.repository';
 import { SessionAuthService } from './session-auth.service';
 import { SessionEncryptionKeyService } from './session-encryption-key.service';
+import { WhatsAppMediaDownloader } from './whatsapp-media-downloader';
 
 export interface BaileysModuleOptions {
   /** Modules that export the `IngestionSink` and, unless `registerProvider` is false, the `ProviderRegistry`. */
@@ -19,6 +20,8 @@ export interface BaileysModuleOptions {
   socketFactory?: BaileysSocketFactory;
   clock?: BaileysClock;
   tuning?: Partial<BaileysTuning>;
+  /** Replaces the download of received files from WhatsApp's CDN (tests serve them locally). */
+  mediaDownloader?: WhatsAppMediaDownloader;
 }
 
 /** Puts the provider in the registry, where sessions whose provider is `baileys` find it. */
@@ -54,6 +57,7 @@ export class BaileysModule {
           ? { provide: BaileysSocketFactory, useValue: options.socketFactory }
           : { provide: BaileysSocketFactory, useClass: EsmBaileysSocketFactory },
         { provide: BaileysClock, useValue: options.clock ?? new SystemClock() },
+        { provide: WhatsAppMediaDownloader, useValue: options.mediaDownloader ?? new WhatsAppMediaDownloader() },
         { provide: BAILEYS_TUNING, useValue: { ...DEFAULT_BAILEYS_TUNING, ...options.tuning } },
         ...(options.registerProvider === false ? [] : [BaileysProviderRegistration]),
       ],

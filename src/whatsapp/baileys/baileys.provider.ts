@@ -1,14 +1,19 @@
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
-import type { BaileysEventMap, ChatModification, ConnectionState, MinimalMessage, proto, WAMessage, WAMessageKey } from 'baileys';
+import type { AnyMessageContent, BaileysEventMap, ChatModification, ConnectionState, MinimalMessage, proto, WAMessage, WAMessageKey } from 'baileys';
 import { Logger } from 'pino';
 import { ConflictError, UnavailableError } from '../../common/errors/app-error';
 import { requestContext } from '../../common/logging/logger';
 import { LOGGER } from '../../common/logging/logging.module';
 import { timedOut, withTimeout } from '../../common/time';
 import { GatewayEvent, SessionStatus } from '../../domain/gateway-events';
-import { ChatStateChange, OutgoingText, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
+import { Readable } from 'node:stream';
+import { ChatStateChange, OutgoingMedia, OutgoingMessage, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
+import { downloadableMedia } from './baileys-media';
+import { fromBufferJson } from './buffer-json';
+import { WhatsAppMediaDownloader } from './whatsapp-media-downloader';
 import { BaileysClock } from './baileys-clock';
 import {
+  toRawJson,
   MappingContext,
   mapChatsDelete,
   mapChatsUpdate,
@@ -52,8 +57,32 @@ interface Connection {
   qr: PairingQr | null;
   qrShown: number;
   stopped: boolean;
-  sent: Map<string, string>;
+  /** The text of each sent message (null for a file, which is not sent again on request). */
+  sent: Map<string, string | null>;
   lastMessages: Map<string, MinimalMessage>;
+}
+
+/** What Baileys sends for a file: it streams the stored file, encrypting and uploading it on the way. */
+async function mediaContent({ type, text, media }: OutgoingMedia): Promise<AnyMessageContent> {
+  const upload = { stream: await media.open() };
+  const caption = text ?? undefined;
+  switch (type) {
+    case 'image':
+      return { image: upload, caption, mimetype: media.mimetype };
+    case 'video':
+      return { video: upload, caption, mimetype: media.mimetype };
+    case 'audio':
+      return { audio: upload, mimetype: media.mimetype, ptt: media.voiceNote };
+    case 'sticker':
+      return { sticker: upload, mimetype: media.mimetype };
+    case 'document':
+      return { document: upload, mimetype: media.mimetype, fileName: media.fileName ?? 'file', caption };
+  }
+}
+
+/** A stored provider original (bytes as base64 JSON) as the message Baileys handed over. */
+function revive(raw: unknown): WAMessage | null {
+  return raw && typeof raw === 'object' ? fromBufferJson<WAMessage>(JSON.stringify(raw)) : null;
 }
 
 /** Map insertion order is age: the oldest entry goes first once `max` is passed. */
@@ -88,6 +117,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     private readonly auth: SessionAuthService,
     private readonly sink: IngestionSink,
     private readonly clock: BaileysClock,
+    private readonly downloader: WhatsAppMediaDownloader,
     private readonly qrs: PairingQrRepository,
     @Inject(BAILEYS_TUNING) private readonly tuning: BaileysTuning,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -198,13 +228,14 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     return connection?.status === 'connected' && connection.socket !== null;
   }
 
-  async send(session: ProviderSession, chatJid: string, message: OutgoingText): Promise<void> {
+  async send(session: ProviderSession, chatJid: string, message: OutgoingMessage): Promise<void> {
     const connection = this.connections.get(session.id);
     const socket = connection?.status === 'connected' ? connection.socket : null;
     if (!connection || !socket) throw new ConflictError('session is not connected');
-    remember(connection.sent, message.id, message.text, MAX_SENT_REMEMBERED);
+    const content: AnyMessageContent = message.type === 'text' ? { text: message.text } : await mediaContent(message);
+    remember(connection.sent, message.id, message.type === 'text' ? message.text : null, MAX_SENT_REMEMBERED);
     await withTimeout(
-      socket.sendMessage(chatJid, { text: message.text }, { messageId: message.id }),
+      socket.sendMessage(chatJid, content, { messageId: message.id }),
       this.tuning.sendTimeoutMs,
       timedOut(`WhatsApp did not accept the message within ${this.tuning.sendTimeoutMs} ms`),
       this.clock,
@@ -230,6 +261,26 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
         connection.logger.warn({ err: error, chatJid, modification: Object.keys(modification)[0] }, 'could not apply a chat change to WhatsApp');
       }
     }
+  }
+
+  override heldSessions(): string[] {
+    return [...this.connections.values()].filter((c) => c.status === 'connected' && c.socket).map((c) => c.session.id);
+  }
+
+  /** Downloads from WhatsApp's CDN need no connection: the stored message carries where and how. */
+  override async downloadMedia(_session: ProviderSession, raw: unknown): Promise<Readable> {
+    const media = downloadableMedia(revive(raw)?.message);
+    if (!media) throw new Error('the message carries no downloadable file');
+    return this.downloader.download(media);
+  }
+
+  override async requestMediaReupload(session: ProviderSession, raw: unknown): Promise<unknown> {
+    const connection = this.connections.get(session.id);
+    const socket = connection?.status === 'connected' ? connection.socket : null;
+    const message = revive(raw);
+    if (!socket || !message) throw new ConflictError('session is not connected');
+    const updated = await withTimeout(socket.updateMediaMessage(message), this.tuning.sendTimeoutMs, timedOut('the phone did not answer'), this.clock);
+    return toRawJson(updated);
   }
 
   /**
@@ -505,6 +556,6 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
 
   private sentMessage(connection: Connection, key: WAMessageKey): proto.IMessage | undefined {
     const text = key.id ? connection.sent.get(key.id) : undefined;
-    return text === undefined ? undefined : { conversation: text };
+    return text === undefined || text === null ? undefined : { conversation: text };
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { ConflictError } from '../../common/errors/app-error';
 import { AppConfig } from '../../config/app-config';
 import { ProviderRegistry } from '../providers/provider-registry';
-import { OutgoingText, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
+import { OutgoingMessage, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
 
 /** The contract's send timeout for the connector. */
 const SEND_TIMEOUT_MS = 5000;
@@ -62,7 +62,7 @@ export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
   }
 
   /** One attempt, no retry: a 2xx within the timeout (5 s) means sent, anything else failed. */
-  async send(session: ProviderSession, chatJid: string, message: OutgoingText): Promise<void> {
+  async send(session: ProviderSession, chatJid: string, message: OutgoingMessage): Promise<void> {
     if (!this.sendUrl) throw new ConflictError('no connector is configured to send for external sessions');
     const response = await fetch(this.sendUrl, {
       method: 'POST',
@@ -70,7 +70,24 @@ export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
       body: JSON.stringify({
         sessionId: session.id,
         chatId: chatJid,
-        message: { id: message.id, type: message.type, text: message.text },
+        message: {
+          id: message.id,
+          type: message.type,
+          text: message.text,
+          // The connector fetches the bytes from the gateway with its own key (`read`).
+          ...(message.type !== 'text'
+            ? {
+                media: {
+                  mimetype: message.media.mimetype,
+                  size: message.media.size,
+                  sha256: message.media.sha256,
+                  fileName: message.media.fileName,
+                  url: message.media.url,
+                  voiceNote: message.media.voiceNote,
+                },
+              }
+            : {}),
+        },
       }),
       signal: AbortSignal.timeout(this.sendTimeoutMs),
     });
