@@ -383,17 +383,20 @@ function slots(value: unknown, out: { parent: Record<string, unknown> | unknown[
 function mutate(base: unknown, mutations: Mutation[]): unknown {
   const value = structuredClone(base);
   for (const m of mutations) {
+    // A copy per insertion: one junk value inserted twice (fast-check may hand out the same
+    // instance) could otherwise end up inside itself, e.g. as its own `__proto__` member.
+    const junk = structuredClone(m.junk);
     const all = slots(value);
-    if (all.length === 0) return m.junk;
+    if (all.length === 0) return junk;
     const { parent, key } = all[m.at % all.length];
     const target = parent as Record<string | number, unknown>;
-    if (m.action === 'replace') target[key] = m.junk;
+    if (m.action === 'replace') target[key] = junk;
     else if (m.action === 'wrap') target[key] = [target[key]];
     else if (m.action === 'delete') {
       if (Array.isArray(parent)) parent.splice(key as number, 1);
       else delete target[key];
-    } else if (Array.isArray(parent)) parent.push(m.junk);
-    else Object.defineProperty(parent, m.key, { value: m.junk, enumerable: true, configurable: true, writable: true });
+    } else if (Array.isArray(parent)) parent.push(junk);
+    else Object.defineProperty(parent, m.key, { value: junk, enumerable: true, configurable: true, writable: true });
   }
   return value;
 }
@@ -666,7 +669,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
       } catch (error) {
         // The counterexample is in the cause's message, shorter than fast-check's full report.
         const seed = /\{ seed: [^}]*\}/.exec(String(error))?.[0] ?? '';
-        failures.push(`${seed} ${String((error as { cause?: unknown }).cause ?? error).slice(0, 2000)}`);
+        failures.push(`${op.key} ${seed} ${String((error as { cause?: unknown }).cause ?? error).slice(0, 2000)}`);
       }
     }
     expect(failures).toEqual([]);
