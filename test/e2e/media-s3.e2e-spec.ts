@@ -45,7 +45,9 @@ describe('media on the s3 store (a real S3 protocol server)', () => {
     const put = await request(t.http).put(mediaPath('S3VIDEO')).set(...auth(key)).set('Content-Type', 'video/mp4').send(bytes);
     expect(put.status).toBe(204);
     expect(objectsInBucket().length).toBeGreaterThan(0);
-    expect(filesUnder(dataDir).filter((path) => !path.startsWith('media/.staging'))).toEqual([]);
+    // No media under the data folder (it may hold the development encryption key, made when this
+    // app's webhook dispatcher signs a delivery of another test's organization).
+    expect(filesUnder(`${dataDir}/media`).filter((path) => !path.startsWith('.staging'))).toEqual([]);
     expect(filesUnder(`${dataDir}/media/.staging`)).toEqual([]);
 
     const range = await request(t.http).get(mediaPath('S3VIDEO')).set(...auth(key)).set('Range', 'bytes=1048576-2097151').buffer(true);
