@@ -1,7 +1,7 @@
 import { randomUUID, createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable, Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -83,6 +83,9 @@ export class MediaStaging {
 
   /** Creates the directory and deletes what a crash left behind. */
   async prepare(): Promise<void> {
+    // Only the staging folder is private: the data folder above it keeps its usual mode, since the
+    // embedded PostgreSQL runs as another user under it.
+    await mkdir(dirname(this.dir), { recursive: true });
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     this.prepared = true;
     const now = Date.now();
