@@ -2,9 +2,12 @@
 export const EVENT_TYPES = [
   'message.created',
   'message.updated',
+  'message.deleted',
   'chat.created',
   'chat.updated',
   'chat.deleted',
+  'contact.created',
+  'contact.updated',
   'session.created',
   'session.updated',
   'session.deleted',

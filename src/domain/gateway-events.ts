@@ -46,6 +46,29 @@ export interface ChatUpsertEvent {
   };
 }
 
+/** A shared place (API.md §9); latitude -90..90, longitude -180..180. */
+export interface MessageLocation {
+  latitude: number;
+  longitude: number;
+  name: string | null;
+  address: string | null;
+}
+
+/** A shared contact card (sent and received as a vCard). */
+export interface MessageContactCard {
+  name: string;
+  /** Digits; null when the card carries no WhatsApp number. */
+  phoneNumber: string | null;
+}
+
+/** One person's reaction to a message: the latest one per sender is kept. */
+export interface MessageReaction {
+  senderId: string;
+  emoji: string;
+  /** Epoch ms. */
+  timestamp: number;
+}
+
 export interface GatewayMessage {
   id: string;
   chatId: string;
@@ -58,6 +81,14 @@ export interface GatewayMessage {
   status: MessageStatus | null;
   /** The file of a media message; absent keeps what is stored. */
   media?: MessageMedia | null;
+  /** The id of the message of the same chat it quotes. */
+  replyTo?: string | null;
+  /** For `location` messages. */
+  location?: MessageLocation | null;
+  /** For `contact` messages. */
+  contacts?: MessageContactCard[] | null;
+  /** Digits of the sender's number when WhatsApp revealed it (a `@lid` sender hides it). */
+  senderPhoneNumber?: string | null;
 }
 
 export interface MessageUpsertEvent {
@@ -79,27 +110,98 @@ export interface ChatDeleteEvent {
   chatId: string;
 }
 
-/** The events the `external` provider accepts on `POST /sessions/{sid}/events` (API.md §4). */
-export type PublicGatewayEvent =
-  | SessionStatusEvent
-  | ChatUpsertEvent
-  | MessageUpsertEvent
-  | MessageStatusEvent
-  | ChatDeleteEvent;
+/** A reaction set (`emoji`) or removed (`""`) by `senderId`; an older one than the stored one of that sender changes nothing. */
+export interface MessageReactEvent {
+  type: 'message.react';
+  chatId: string;
+  messageId: string;
+  senderId: string;
+  emoji: string;
+  /** Epoch ms. */
+  timestamp: number;
+}
 
-/** An edited message: its text changes, nothing else. Only providers produce it. */
+/** An edited message: its text changes and it is marked `edited`. */
 export interface MessageEditEvent {
   type: 'message.edit';
   chatId: string;
   messageId: string;
   text: string | null;
+  /** Epoch ms of the edit, when known. */
+  timestamp?: number;
 }
 
-/** A message deleted for everyone on WhatsApp: kept, with its text cleared. Only providers produce it. */
+/** A message deleted for everyone on WhatsApp: kept, marked `revoked`, with its text cleared. */
 export interface MessageRevokeEvent {
   type: 'message.revoke';
   chatId: string;
   messageId: string;
 }
 
-export type GatewayEvent = PublicGatewayEvent | MessageEditEvent | MessageRevokeEvent;
+/**
+ * A person as WhatsApp reveals them (API.md §10). `id` is their phone-number JID, or their LID
+ * while the number is hidden; `lid` beside a phone-number `id` is the LID ↔ number mapping. Only
+ * the fields present are applied.
+ */
+export interface ContactUpsertEvent {
+  type: 'contact.upsert';
+  contact: {
+    id: string;
+    lid?: string | null;
+    name?: string | null;
+    pushName?: string | null;
+    isBusiness?: boolean;
+  };
+}
+
+/** The events the `external` provider accepts on `POST /sessions/{sid}/events` (API.md §4, §9, §10). */
+export type PublicGatewayEvent =
+  | SessionStatusEvent
+  | ChatUpsertEvent
+  | MessageUpsertEvent
+  | MessageStatusEvent
+  | ChatDeleteEvent
+  | MessageReactEvent
+  | MessageEditEvent
+  | MessageRevokeEvent
+  | ContactUpsertEvent;
+
+export const GROUP_ROLES = ['member', 'admin', 'superadmin'] as const;
+export type GroupRole = (typeof GROUP_ROLES)[number];
+
+export interface GroupParticipant {
+  /** Their JID as the group lists it (a phone-number JID or a LID). */
+  id: string;
+  /** Digits, when known. */
+  phoneNumber: string | null;
+  role: GroupRole;
+}
+
+/**
+ * A group's metadata from WhatsApp (providers only). `participants` present is the whole list;
+ * the other fields present replace the cached ones.
+ */
+export interface GroupUpsertEvent {
+  type: 'group.upsert';
+  group: {
+    id: string;
+    subject?: string | null;
+    description?: string | null;
+    ownerId?: string | null;
+    /** Epoch ms. */
+    createdAt?: number | null;
+    announce?: boolean;
+    restrict?: boolean;
+    participants?: GroupParticipant[];
+  };
+}
+
+/** People added to, removed from, promoted or demoted in a group (providers only). */
+export interface GroupParticipantsEvent {
+  type: 'group.participants';
+  groupId: string;
+  action: 'add' | 'remove' | 'promote' | 'demote';
+  participants: { id: string; phoneNumber: string | null }[];
+}
+
+export type GatewayEvent = PublicGatewayEvent | GroupUpsertEvent | GroupParticipantsEvent;

@@ -11,6 +11,7 @@ import { AddMessageMedia1764000000140 } from './1764000000140-add-message-media'
 import { CreateMediaDownloads1764000000141 } from './1764000000141-create-media-downloads';
 import { CreateOutbox1764000000150 } from './1764000000150-create-outbox';
 import { CreatePairingQrsHolderRequests1764000000151 } from './1764000000151-create-pairing-qrs-holder-requests';
+import { ConversationsContactsGroups1764000000160 } from './1764000000160-conversations-contacts-groups';
 
 /** Every migration, in order. Listed explicitly so the build and the tests load the same set. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   CreateMediaDownloads1764000000141,
   CreateOutbox1764000000150,
   CreatePairingQrsHolderRequests1764000000151,
+  ConversationsContactsGroups1764000000160,
 ];

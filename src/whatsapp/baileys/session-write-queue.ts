@@ -56,7 +56,14 @@ function eventRef(event: GatewayEvent): Record<string, unknown> {
     case 'message.status':
     case 'message.edit':
     case 'message.revoke':
+    case 'message.react':
       return { type: event.type, chatId: event.chatId, messageId: event.messageId };
+    case 'contact.upsert':
+      return { type: event.type, contactId: event.contact.id };
+    case 'group.upsert':
+      return { type: event.type, groupId: event.group.id };
+    case 'group.participants':
+      return { type: event.type, groupId: event.groupId };
     case 'chat.upsert':
       return { type: event.type, chatId: event.chat.id };
     case 'chat.delete':
