@@ -66,6 +66,8 @@ export class AppConfig {
   webhookTimeoutMs!: number;
   /** Deliveries in flight per webhook in this process. */
   webhookConcurrency!: number;
+  /** Numbers a session may ask WhatsApp about per minute (API.md §10), counted by the replica holding it; 0 = no limit. */
+  lookupRatePerMinute!: number;
 }
 
 export class ConfigError extends Error {
@@ -222,5 +224,6 @@ export function loadConfig(env: Env): AppConfig {
   config.webhookAllowPrivateUrls = flag(env, 'WEBHOOK_ALLOW_PRIVATE_URLS', false);
   config.webhookTimeoutMs = int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000);
   config.webhookConcurrency = int(env, 'WEBHOOK_CONCURRENCY', 8, 1, 256);
+  config.lookupRatePerMinute = int(env, 'LOOKUP_RATE_PER_MINUTE', 60, 0, 1_000_000);
   return config;
 }

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { ProviderName } from '../config/app-config';
 import { MediaMessageType } from '../domain/media';
+import type { GroupParticipant } from '../domain/gateway-events';
 
 /** What a provider needs to know of a session. */
 export interface ProviderSession {
@@ -121,4 +122,70 @@ export abstract class WhatsAppProvider {
   requestMediaReupload(_session: ProviderSession, _raw: unknown): Promise<unknown> {
     return Promise.reject(new Error(`the ${this.name} provider does not download files`));
   }
+
+  // Contacts, numbers and groups (API.md §10). Each rejects with `ConflictError` when the session
+  // cannot act now (not connected, no connector), `NotFoundError` for a group WhatsApp does not
+  // know, and `UnavailableError` when WhatsApp (or the connector) does not answer properly.
+
+  /** Which of `phoneNumbers` (digits) have an account, in their order. */
+  abstract lookupNumbers(session: ProviderSession, phoneNumbers: string[]): Promise<NumberLookup[]>;
+
+  /** The profile picture's current URL; null when there is none or it is hidden from this number. */
+  abstract profilePictureUrl(session: ProviderSession, jid: string): Promise<string | null>;
+
+  abstract groupMetadata(session: ProviderSession, jid: string): Promise<ProviderGroup>;
+
+  /** Creates a group with `phoneNumbers` (digits) as its first participants. */
+  abstract createGroup(session: ProviderSession, subject: string, phoneNumbers: string[]): Promise<ProviderGroup>;
+
+  /** One result per number of `phoneNumbers`, in their order. */
+  abstract updateGroupParticipants(
+    session: ProviderSession,
+    jid: string,
+    action: ParticipantAction,
+    phoneNumbers: string[],
+  ): Promise<ParticipantResult[]>;
+
+  /** The group's invite link, `https://chat.whatsapp.com/<code>`. */
+  abstract groupInviteLink(session: ProviderSession, jid: string): Promise<string>;
 }
+
+// Contacts, numbers and groups (API.md §10): request/answer actions, carried out where the connection is.
+
+/** Whether a number has a WhatsApp account, and its JID when it has. */
+export interface NumberLookup {
+  /** Digits, as asked. */
+  phoneNumber: string;
+  exists: boolean;
+  jid: string | null;
+}
+
+/** A group's metadata as WhatsApp gives it. */
+export interface ProviderGroup {
+  id: string;
+  subject: string | null;
+  description: string | null;
+  ownerId: string | null;
+  /** Epoch ms. */
+  createdAt: number | null;
+  announce: boolean;
+  restrict: boolean;
+  participants: GroupParticipant[];
+}
+
+export const PARTICIPANT_ACTIONS = ['add', 'remove', 'promote', 'demote'] as const;
+export type ParticipantAction = (typeof PARTICIPANT_ACTIONS)[number];
+
+/** What each action does for a participant when WhatsApp accepts it. */
+export const PARTICIPANT_DONE = { add: 'added', remove: 'removed', promote: 'promoted', demote: 'demoted' } as const;
+export type ParticipantOutcome = (typeof PARTICIPANT_DONE)[ParticipantAction] | 'invited' | 'failed';
+
+/** What became of one number of a participants change. */
+export interface ParticipantResult {
+  phoneNumber: string;
+  result: ParticipantOutcome;
+  /** Why it failed (or why an invitation was sent instead); null when done. */
+  reason: string | null;
+}
+
+export const PARTICIPANT_OUTCOMES: readonly ParticipantOutcome[] = ['added', 'removed', 'promoted', 'demoted', 'invited', 'failed'];

@@ -99,3 +99,15 @@ describe('webhook settings', () => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration: ${variable} `));
   });
 });
+
+describe('number lookup rate', () => {
+  it('defaults to 60 numbers a minute per session; 0 turns the limit off', () => {
+    expect(loadConfig({}).lookupRatePerMinute).toBe(60);
+    expect(loadConfig({ LOOKUP_RATE_PER_MINUTE: '3' }).lookupRatePerMinute).toBe(3);
+    expect(loadConfig({ LOOKUP_RATE_PER_MINUTE: '0' }).lookupRatePerMinute).toBe(0);
+  });
+
+  it.each(['-1', '1.5', 'sixty'])('names the variable for %j', (value) => {
+    expect(() => loadConfig({ LOOKUP_RATE_PER_MINUTE: value })).toThrow(/^invalid configuration: LOOKUP_RATE_PER_MINUTE /);
+  });
+});

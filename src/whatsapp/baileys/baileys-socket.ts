@@ -1,4 +1,5 @@
 import type { AnyMessageContent, AuthenticationCreds, AuthenticationState, BaileysEventMap, ChatModification, proto, WAMessage, WAMessageKey } from 'baileys';
+import type { BinaryNode, GroupMetadata, ParticipantAction } from 'baileys';
 import { Logger } from 'pino';
 
 /** The part of Baileys' event emitter the provider listens on. */
@@ -21,6 +22,16 @@ export interface BaileysSocket {
   updateMediaMessage(message: WAMessage): Promise<WAMessage>;
   logout(message?: string): Promise<unknown>;
   end(error: Error | undefined): unknown;
+
+  // Contacts, numbers and groups (API.md §10).
+  /** Only the numbers that have an account are answered, with the JID WhatsApp knows them by. */
+  onWhatsApp(...phoneNumbers: string[]): Promise<{ jid: string; exists: boolean }[] | undefined>;
+  profilePictureUrl(jid: string, type?: 'preview' | 'image', timeoutMs?: number): Promise<string | undefined>;
+  groupMetadata(jid: string): Promise<GroupMetadata>;
+  groupCreate(subject: string, participants: string[]): Promise<GroupMetadata>;
+  /** `status` is WhatsApp's code per participant ('200' when done); `content` its node (an `add_request` child for a 403 that can be invited). */
+  groupParticipantsUpdate(jid: string, participants: string[], action: ParticipantAction): Promise<{ status: string; jid: string | undefined; content: BinaryNode }[]>;
+  groupInviteCode(jid: string): Promise<string | undefined>;
 }
 
 export interface BaileysSocketOptions {

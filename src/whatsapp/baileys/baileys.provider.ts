@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { AnyMessageContent, BaileysEventMap, ChatModification, ConnectionState, MinimalMessage, proto, WAMessage, WAMessageKey } from 'baileys';
 import { Logger } from 'pino';
-import { ConflictError, UnavailableError } from '../../common/errors/app-error';
+import { ConflictError, NotFoundError, UnavailableError } from '../../common/errors/app-error';
 import { requestContext } from '../../common/logging/logger';
 import { LOGGER } from '../../common/logging/logging.module';
 import { timedOut, withTimeout } from '../../common/time';
@@ -27,6 +27,24 @@ import {
 import { IngestionSink } from '../ingestion-sink';
 import { PairingQrRepository } from '../pairing-qr.repository';
 import { normalizeJid } from './baileys-jid';
+import { randomBytes } from 'node:crypto';
+import type { BinaryNode } from 'baileys';
+import { userJidOf } from '../../domain/jid';
+import { NumberLookup, ParticipantAction, ParticipantResult, ProviderGroup } from '../whatsapp-provider';
+import {
+  addRequestOf,
+  alignAnswers,
+  mapContacts,
+  mapGroupParticipantsUpdate,
+  mapGroupsUpsert,
+  mapGroupUpdates,
+  mapHistoryDirectory,
+  mapLidMapping,
+  matchLookups,
+  participantResult,
+  toProviderGroup,
+  whatsappErrorCode,
+} from './baileys-directory-mapper';
 import { backoffDelay, classifyClose, closeCodeOf } from './baileys-reconnect-policy';
 import { BaileysSocket, BaileysSocketFactory } from './baileys-socket';
 import { BAILEYS_TUNING, BaileysTuning } from './baileys-tuning';
@@ -397,7 +415,8 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     on('connection.update', (update) => this.onConnectionUpdate(connection, update));
     on('messaging-history.set', (payload) => {
       this.track(connection, payload.messages ?? []);
-      this.enqueue(connection, mapHistorySet(payload, context()), 'history');
+      // People first, so that the messages after them find their senders' numbers.
+      this.enqueue(connection, [...mapHistoryDirectory(payload), ...mapHistorySet(payload, context())], 'history');
     });
     on('messages.upsert', (payload) => {
       this.track(connection, payload.messages ?? []);
@@ -408,7 +427,12 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     on('chats.upsert', (chats) => this.enqueue(connection, mapChatsUpsert(chats), 'live'));
     on('chats.update', (updates) => this.enqueue(connection, mapChatsUpdate(updates), 'live'));
     on('chats.delete', (ids) => this.enqueue(connection, mapChatsDelete(ids), 'live'));
-    on('groups.update', (updates) => this.enqueue(connection, mapGroupsUpdate(updates), 'live'));
+    on('groups.update', (updates) => this.enqueue(connection, [...mapGroupsUpdate(updates), ...mapGroupUpdates(updates)], 'live'));
+    on('groups.upsert', (groups) => this.enqueue(connection, mapGroupsUpsert(groups), 'live'));
+    on('group-participants.update', (update) => this.enqueue(connection, mapGroupParticipantsUpdate(update), 'live'));
+    on('contacts.upsert', (contacts) => this.enqueue(connection, mapContacts(contacts), 'live'));
+    on('contacts.update', (contacts) => this.enqueue(connection, mapContacts(contacts), 'live'));
+    on('lid-mapping.update', (mapping) => this.enqueue(connection, [mapLidMapping(mapping)].filter((e) => e !== null), 'live'));
   }
 
   private onConnectionUpdate(connection: Connection, update: Partial<ConnectionState>): void {
@@ -557,5 +581,139 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
   private sentMessage(connection: Connection, key: WAMessageKey): proto.IMessage | undefined {
     const text = key.id ? connection.sent.get(key.id) : undefined;
     return text === undefined || text === null ? undefined : { conversation: text };
+  }
+
+  // Contacts, numbers and groups (API.md §10): asked of the socket, each bounded by the send timeout.
+
+  async lookupNumbers(session: ProviderSession, phoneNumbers: string[]): Promise<NumberLookup[]> {
+    const { connection, socket } = this.connected(session.id);
+    const ask = async (numbers: string[]) =>
+      (await this.askWhatsApp(connection, 'number lookup', () => socket.onWhatsApp(...numbers.map(userJidOf)))) ?? [];
+    const { results, leftOver } = matchLookups(phoneNumbers, await ask(phoneNumbers));
+    // Rare: WhatsApp rewrote some numbers, and only asking each alone tells which answer is whose.
+    for (const phoneNumber of leftOver) {
+      const alone = matchLookups([phoneNumber], await ask([phoneNumber])).results.get(phoneNumber);
+      if (alone) results.set(phoneNumber, alone);
+    }
+    return phoneNumbers.map((phoneNumber) => results.get(phoneNumber) ?? { phoneNumber, exists: false, jid: null });
+  }
+
+  async profilePictureUrl(session: ProviderSession, jid: string): Promise<string | null> {
+    const { connection, socket } = this.connected(session.id);
+    try {
+      const url = await withTimeout(
+        socket.profilePictureUrl(jid, 'image', this.tuning.sendTimeoutMs),
+        this.tuning.sendTimeoutMs,
+        timedOut('WhatsApp did not answer in time'),
+        this.clock,
+      );
+      return url || null;
+    } catch (error) {
+      // No picture, or one hidden from this number by the person's privacy settings.
+      if ([401, 403, 404].includes(whatsappErrorCode(error) ?? 0)) return null;
+      throw this.refused(connection, 'profile picture request', error);
+    }
+  }
+
+  async groupMetadata(session: ProviderSession, jid: string): Promise<ProviderGroup> {
+    const { connection, socket } = this.connected(session.id);
+    const group = toProviderGroup(await this.askWhatsApp(connection, 'group request', () => socket.groupMetadata(jid), true));
+    if (!group) throw new UnavailableError('WhatsApp answered the group request with something that is not a group');
+    return group;
+  }
+
+  async createGroup(session: ProviderSession, subject: string, phoneNumbers: string[]): Promise<ProviderGroup> {
+    const { connection, socket } = this.connected(session.id);
+    const group = toProviderGroup(await this.askWhatsApp(connection, 'group creation', () => socket.groupCreate(subject, phoneNumbers.map(userJidOf))));
+    if (!group) throw new UnavailableError('WhatsApp answered the group creation with something that is not a group');
+    return group;
+  }
+
+  async updateGroupParticipants(
+    session: ProviderSession,
+    jid: string,
+    action: ParticipantAction,
+    phoneNumbers: string[],
+  ): Promise<ParticipantResult[]> {
+    const { connection, socket } = this.connected(session.id);
+    const answers = await this.askWhatsApp(
+      connection,
+      'participants change',
+      () => socket.groupParticipantsUpdate(jid, phoneNumbers.map(userJidOf), action),
+      true,
+    );
+    const aligned = alignAnswers(phoneNumbers, answers);
+    const invited = action === 'add' ? await this.sendInvitations(connection, socket, jid, phoneNumbers, aligned) : new Set<string>();
+    return phoneNumbers.map((phoneNumber, i) => participantResult(action, phoneNumber, aligned[i], invited.has(phoneNumber)));
+  }
+
+  async groupInviteLink(session: ProviderSession, jid: string): Promise<string> {
+    const { connection, socket } = this.connected(session.id);
+    const code = await this.askWhatsApp(connection, 'invite link request', () => socket.groupInviteCode(jid), true);
+    if (!code) throw new UnavailableError('WhatsApp gave no invite code');
+    return `https://chat.whatsapp.com/${code}`;
+  }
+
+  /** The session's socket, or 409 when it is not connected here. */
+  private connected(sessionId: string): { connection: Connection; socket: BaileysSocket } {
+    const connection = this.connections.get(sessionId);
+    const socket = connection?.status === 'connected' ? connection.socket : null;
+    if (!connection || !socket) throw new ConflictError('session is not connected');
+    return { connection, socket };
+  }
+
+  /** What WhatsApp answers, or the error its refusal means for the client (`group` names a group the call is about). */
+  private async askWhatsApp<T>(connection: Connection, what: string, call: () => Promise<T>, group = false): Promise<T> {
+    try {
+      return await withTimeout(call(), this.tuning.sendTimeoutMs, timedOut('WhatsApp did not answer in time'), this.clock);
+    } catch (error) {
+      throw this.refused(connection, what, error, group);
+    }
+  }
+
+  private refused(connection: Connection, what: string, error: unknown, group = false): Error {
+    const code = whatsappErrorCode(error);
+    // A group this number is not in (any more) is one WhatsApp will not describe: unknown to it.
+    if (group && (code === 404 || code === 403)) return new NotFoundError('group not found');
+    if (group && code === 401) return new ConflictError(`WhatsApp refused the ${what}: this number is not an admin of the group`);
+    connection.logger.warn({ err: error, code }, `WhatsApp did not carry out a ${what}`);
+    return new UnavailableError(`WhatsApp did not answer the ${what}`);
+  }
+
+  /**
+   * Numbers whose privacy settings refuse being added come back as 403 with an invitation code:
+   * as WhatsApp does, the gateway sends each of them the invitation as a message. Returns the
+   * numbers it was sent to.
+   */
+  private async sendInvitations(
+    connection: Connection,
+    socket: BaileysSocket,
+    groupJid: string,
+    phoneNumbers: string[],
+    answers: ({ status: string; content: BinaryNode } | undefined)[],
+  ): Promise<Set<string>> {
+    const invited = new Set<string>();
+    const requests = phoneNumbers
+      .map((phoneNumber, i) => ({ phoneNumber, request: answers[i]?.status === '403' ? addRequestOf(answers[i]?.content) : null }))
+      .filter((entry) => entry.request !== null);
+    if (requests.length === 0) return invited;
+    const subject = await this.askWhatsApp(connection, 'group request', () => socket.groupMetadata(groupJid)).then(
+      (group) => group.subject,
+      () => '',
+    );
+    for (const { phoneNumber, request } of requests) {
+      const invitation: AnyMessageContent = {
+        groupInvite: { inviteCode: request!.code, inviteExpiration: request!.expiration, text: 'Invitation to join my WhatsApp group', jid: groupJid, subject },
+      };
+      try {
+        // An id in WhatsApp Web's format, as the gateway's own sends carry.
+        const messageId = `3EB0${randomBytes(18).toString('hex').toUpperCase()}`;
+        await withTimeout(socket.sendMessage(userJidOf(phoneNumber), invitation, { messageId }), this.tuning.sendTimeoutMs, timedOut('timed out'), this.clock);
+        invited.add(phoneNumber);
+      } catch (error) {
+        connection.logger.warn({ err: error, groupJid }, 'could not send a group invitation');
+      }
+    }
+    return invited;
   }
 }

@@ -1,8 +1,10 @@
 import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
-import { ConflictError } from '../../common/errors/app-error';
+import { ConflictError, NotFoundError, UnavailableError } from '../../common/errors/app-error';
 import { AppConfig } from '../../config/app-config';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { OutgoingMessage, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
+import { NumberLookup, ParticipantAction, ParticipantResult, ProviderGroup } from '../whatsapp-provider';
+import { groupAnswer, inviteLinkAnswer, lookupAnswer, MalformedAnswerError, participantsAnswer, pictureAnswer } from './connector-answers';
 
 /** The contract's send timeout for the connector. */
 const SEND_TIMEOUT_MS = 5000;
@@ -98,5 +100,67 @@ export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
 
   applyChatState(): Promise<void> {
     return Promise.resolve();
+  }
+
+  // Contacts, numbers and groups (API.md §10): actions whose JSON answer the connector gives.
+
+  async lookupNumbers(session: ProviderSession, phoneNumbers: string[]): Promise<NumberLookup[]> {
+    return lookupAnswer(await this.act(session, null, { type: 'lookup', phoneNumbers }), phoneNumbers);
+  }
+
+  async profilePictureUrl(session: ProviderSession, jid: string): Promise<string | null> {
+    return pictureAnswer(await this.act(session, jid, { type: 'picture' }));
+  }
+
+  async groupMetadata(session: ProviderSession, jid: string): Promise<ProviderGroup> {
+    return groupAnswer(await this.act(session, jid, { type: 'group.get' }, true), jid);
+  }
+
+  async createGroup(session: ProviderSession, subject: string, phoneNumbers: string[]): Promise<ProviderGroup> {
+    return groupAnswer(await this.act(session, null, { type: 'group.create', subject, participants: phoneNumbers }));
+  }
+
+  async updateGroupParticipants(
+    session: ProviderSession,
+    jid: string,
+    action: ParticipantAction,
+    phoneNumbers: string[],
+  ): Promise<ParticipantResult[]> {
+    const answer = await this.act(session, jid, { type: 'group.participants', [action]: phoneNumbers }, true);
+    return participantsAnswer(answer, action, phoneNumbers);
+  }
+
+  async groupInviteLink(session: ProviderSession, jid: string): Promise<string> {
+    return inviteLinkAnswer(await this.act(session, jid, { type: 'group.invite-link' }, true));
+  }
+
+  /**
+   * Posts `{sessionId, chatId?, action}` to the connector and returns its JSON answer. A 404 about
+   * a group means the group is unknown; a 409, that the connector cannot act for the session now;
+   * anything else but a 2xx JSON answer within the timeout, that it is unavailable.
+   */
+  private async act(session: ProviderSession, chatId: string | null, action: Record<string, unknown>, aboutGroup = false): Promise<unknown> {
+    if (!this.sendUrl) throw new ConflictError('no connector is configured for external sessions');
+    let response: Response;
+    let body: string;
+    try {
+      response = await fetch(this.sendUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ sessionId: session.id, ...(chatId ? { chatId } : {}), action }),
+        signal: AbortSignal.timeout(this.sendTimeoutMs),
+      });
+      body = await response.text();
+    } catch {
+      throw new UnavailableError('the connector did not answer in time');
+    }
+    if (response.status === 404 && aboutGroup) throw new NotFoundError('group not found');
+    if (response.status === 409) throw new ConflictError('the connector cannot act for this session now');
+    if (!response.ok) throw new UnavailableError(`the connector answered ${response.status}`);
+    try {
+      return JSON.parse(body) as unknown;
+    } catch {
+      throw new MalformedAnswerError('the body is not JSON');
+    }
   }
 }
