@@ -3,6 +3,8 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { Logger } from 'pino';
 import { AuthModule } from './auth/auth.module';
 import { ChatsModule } from './chats/chats.module';
+import { ContactsModule } from './contacts/contacts.module';
+import { GroupsModule } from './groups/groups.module';
 import { ErrorEnvelopeFilter } from './common/errors/error-envelope.filter';
 import { LoggingModule } from './common/logging/logging.module';
 import { StrictValidationPipe } from './common/validation/strict-validation.pipe';
@@ -45,6 +47,8 @@ export class AppModule {
         SessionsModule,
         ChatsModule,
         MessagesModule,
+        ContactsModule,
+        GroupsModule,
         IngestionModule,
         EventsModule.register(options.events),
         WebhooksModule.register(options.webhooks),

@@ -16,6 +16,8 @@ export class ConnectorServer {
   readonly requests: ConnectorRequest[] = [];
   /** The status to answer with; `'hang'` never answers. */
   respond: number | 'hang' = 200;
+  /** The JSON body of a 2xx answer to a request/answer action (API.md §10), from the request's body; unset answers `{"ok":true}`. */
+  answer: ((body: Record<string, unknown>) => unknown) | null = null;
   private server: Server | null = null;
   private readonly hanging = new Set<ServerResponse>();
 
@@ -30,7 +32,8 @@ export class ConnectorServer {
           this.hanging.add(res);
           return;
         }
-        res.writeHead(this.respond, { 'Content-Type': 'application/json' }).end('{"ok":true}');
+        const body = this.answer && text ? this.answer(JSON.parse(text) as Record<string, unknown>) : { ok: true };
+        res.writeHead(this.respond, { 'Content-Type': 'application/json' }).end(typeof body === 'string' ? body : JSON.stringify(body));
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));

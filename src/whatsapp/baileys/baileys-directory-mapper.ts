@@ -51,8 +51,14 @@ export function mapContact(contact: Partial<Contact>): ContactUpsertEvent | null
   return event;
 }
 
+/** `contacts.upsert`: every contact is a person this number knows, even with nothing more than an id. */
 export function mapContacts(contacts: readonly Partial<Contact>[]): GatewayEvent[] {
   return contacts.map(mapContact).filter((event) => event !== null);
+}
+
+/** `contacts.update`: only the changes the gateway keeps (a new picture alone is not one). */
+export function mapContactUpdates(updates: readonly Partial<Contact>[]): GatewayEvent[] {
+  return updates.map(mapContact).filter((event): event is ContactUpsertEvent => event !== null && Object.keys(event.contact).length > 1);
 }
 
 /** WhatsApp revealed which number is behind a LID (`lid-mapping.update`, a history sync's `lidPnMappings`). */
@@ -225,16 +231,19 @@ export function participantFailure(status: string): string {
 }
 
 /**
- * The answer for each asked number, in the order asked: matched by JID, and an answer for a JID
- * that was not asked (WhatsApp answered by LID) by position.
+ * The answer for each asked number, in the order asked: matched by JID; answers for a JID that was
+ * not asked (WhatsApp answered by LID) go, in their order, to the numbers left without one.
  */
 export function alignAnswers<A extends { jid: string | undefined }>(phoneNumbers: readonly string[], answers: readonly A[]): (A | undefined)[] {
-  const byJid = new Map(answers.map((answer) => [normalizeJid(answer.jid), answer]));
-  return phoneNumbers.map((phoneNumber, index) => {
-    const positional = answers[index] as A | undefined;
-    const foreign = positional && !phoneNumbers.includes(phoneNumberOf(positional.jid) ?? '');
-    return byJid.get(`${phoneNumber}@s.whatsapp.net`) ?? (foreign ? positional : undefined);
-  });
+  const asked = new Set(phoneNumbers);
+  const byNumber = new Map<string, A>();
+  const foreign: A[] = [];
+  for (const answer of answers) {
+    const phoneNumber = phoneNumberOf(answer.jid);
+    if (phoneNumber && asked.has(phoneNumber)) byNumber.set(phoneNumber, answer);
+    else foreign.push(answer);
+  }
+  return phoneNumbers.map((phoneNumber) => byNumber.get(phoneNumber) ?? foreign.shift());
 }
 
 /** What became of one number: `invited` when an invitation was sent instead (a 403 with an `add_request`). */

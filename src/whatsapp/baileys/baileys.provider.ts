@@ -35,6 +35,7 @@ import {
   addRequestOf,
   alignAnswers,
   mapContacts,
+  mapContactUpdates,
   mapGroupParticipantsUpdate,
   mapGroupsUpsert,
   mapGroupUpdates,
@@ -431,7 +432,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     on('groups.upsert', (groups) => this.enqueue(connection, mapGroupsUpsert(groups), 'live'));
     on('group-participants.update', (update) => this.enqueue(connection, mapGroupParticipantsUpdate(update), 'live'));
     on('contacts.upsert', (contacts) => this.enqueue(connection, mapContacts(contacts), 'live'));
-    on('contacts.update', (contacts) => this.enqueue(connection, mapContacts(contacts), 'live'));
+    on('contacts.update', (updates) => this.enqueue(connection, mapContactUpdates(updates), 'live'));
     on('lid-mapping.update', (mapping) => this.enqueue(connection, [mapLidMapping(mapping)].filter((e) => e !== null), 'live'));
   }
 
