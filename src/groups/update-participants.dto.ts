@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsOptional, IsString, Matches } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsString, Matches, ValidateIf } from 'class-validator';
 import { PHONE_NUMBER_PATTERN, PHONE_NUMBER_RULE } from '../contacts/lookup-numbers.dto';
 
 const Numbers = (description: string): PropertyDecorator =>
@@ -15,7 +15,8 @@ const Numbers = (description: string): PropertyDecorator =>
       description,
       example: ['6281234567890'],
     }),
-    IsOptional(),
+    // Absent is absent; null is a wrong type, not an absent action.
+    ValidateIf((_body: object, value: unknown) => value !== undefined),
     IsArray(),
     ArrayMinSize(1),
     ArrayMaxSize(50),

@@ -1,0 +1,248 @@
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { BaileysGateway, startBaileysGateway } from '../support/baileys-gateway';
+import { ConnectorServer } from '../support/connector-server';
+import { auth, createSession } from '../support/ingest';
+import { createKey, startTestApp, TestApp, uniqueOrg } from '../support/test-app';
+
+const BUDI = '6281234567890';
+const SARI = '6285711223344';
+const NOBODY = '6289999999999';
+
+/** What a connector answers for a lookup: numbers ending in 9 have no account. */
+function lookupAnswer(body: Record<string, unknown>) {
+  const numbers = (body.action as { phoneNumbers: string[] }).phoneNumbers;
+  return {
+    data: [...numbers].reverse().map((phoneNumber) =>
+      phoneNumber.endsWith('9') ? { phoneNumber, exists: false, jid: null } : { phoneNumber, exists: true, jid: `${phoneNumber}@s.whatsapp.net` },
+    ),
+  };
+}
+
+const found = (phoneNumber: string) => ({ phoneNumber, exists: true, jid: `${phoneNumber}@s.whatsapp.net` });
+const missing = (phoneNumber: string) => ({ phoneNumber, exists: false, jid: null });
+
+/** Waits, if needed, so that the next few seconds stay within one clock minute (the lookup budget's window). */
+async function awayFromMinuteEnd(): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 10_000) await new Promise((resolve) => setTimeout(resolve, left + 100));
+}
+
+describe('number lookups and profile pictures through a connector (external provider)', () => {
+  const connector = new ConnectorServer();
+  let t: TestApp;
+  let key: string;
+  let sid: string;
+
+  beforeAll(async () => {
+    t = await startTestApp({ WA_EXTERNAL_SEND_URL: await connector.start(), LOOKUP_RATE_PER_MINUTE: '3' });
+    key = await createKey(t, uniqueOrg('lookups'));
+  });
+  afterAll(async () => {
+    await t.close();
+    await connector.stop();
+  });
+  beforeEach(async () => {
+    // A fresh session per test: its own cache and its own lookup budget.
+    sid = await createSession(t, key);
+    connector.requests.length = 0;
+    connector.respond = 200;
+    connector.answer = (body) => {
+      const action = body.action as { type: string };
+      return action.type === 'lookup' ? lookupAnswer(body) : { url: `https://pps.whatsapp.net/v/${String(body.chatId)}.jpg` };
+    };
+  });
+
+  const lookup = (phoneNumbers: unknown, withKey = key, session = sid) =>
+    request(t.http).post(`/api/v1/sessions/${session}/numbers/lookup`).set(...auth(withKey)).send({ phoneNumbers });
+
+  it('asks the connector, answers in the order asked, and serves a repeat from the cache', async () => {
+    await awayFromMinuteEnd();
+    const res = await lookup([BUDI, NOBODY]);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ data: [found(BUDI), missing(NOBODY)] });
+    expect(connector.requests.map((r) => r.body)).toEqual([{ sessionId: sid, action: { type: 'lookup', phoneNumbers: [BUDI, NOBODY] } }]);
+
+    expect((await lookup([NOBODY, BUDI])).body).toEqual({ data: [missing(NOBODY), found(BUDI)] });
+    expect(connector.requests).toHaveLength(1);
+    // Only what is not cached is asked.
+    expect((await lookup([SARI, BUDI])).body).toEqual({ data: [found(SARI), found(BUDI)] });
+    expect(connector.requests[1].body).toEqual({ sessionId: sid, action: { type: 'lookup', phoneNumbers: [SARI] } });
+  });
+
+  it('forgets answers after 24 hours', async () => {
+    await awayFromMinuteEnd();
+    await lookup([BUDI]);
+    await t.app.get(DataSource).query(`UPDATE number_lookups SET checked_at = now() - interval '25 hours' WHERE session_id = $1`, [sid]);
+    await lookup([BUDI]);
+    expect(connector.requests).toHaveLength(2);
+  });
+
+  it('asks at most LOOKUP_RATE_PER_MINUTE numbers a minute per session: the rest is 429, cached answers are still served', async () => {
+    await awayFromMinuteEnd();
+    expect((await lookup([BUDI, SARI])).status).toBe(200);
+    const over = await lookup(['6281100000001', '6281100000002']);
+    expect(over.status).toBe(429);
+    expect(over.body.error).toEqual({ code: 'rate_limited', message: expect.any(String), details: { limitPerMinute: 3 } });
+    expect(Number(over.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(over.headers['retry-after'])).toBeLessThanOrEqual(60);
+    // The one number the budget still covered was asked and cached.
+    expect(connector.requests.map((r) => (r.body as { action: { phoneNumbers: string[] } }).action.phoneNumbers)).toEqual([[BUDI, SARI], ['6281100000001']]);
+    expect((await lookup(['6281100000001', BUDI])).body).toEqual({ data: [found('6281100000001'), found(BUDI)] });
+    expect((await lookup(['6281100000002'])).status).toBe(429);
+    expect(connector.requests).toHaveLength(2);
+    // Another session has its own budget.
+    const other = await createSession(t, key);
+    expect((await lookup(['6281100000002'], key, other)).status).toBe(200);
+  });
+
+  it('answers 503 for a malformed or failed connector answer and caches nothing', async () => {
+    await awayFromMinuteEnd();
+    connector.answer = () => ({ data: [{ phoneNumber: BUDI, exists: true, jid: `${BUDI}@s.whatsapp.net` }] });
+    const partial = await lookup([BUDI, SARI]);
+    expect(partial.status).toBe(503);
+    expect(partial.body.error.message).toMatch(/^the connector gave a malformed answer/);
+    connector.answer = null;
+    connector.respond = 500;
+    expect((await lookup([BUDI])).status).toBe(503);
+    expect(connector.requests).toHaveLength(2);
+    expect(await t.app.get(DataSource).query('SELECT 1 FROM number_lookups WHERE session_id = $1', [sid])).toEqual([]);
+  });
+
+  it('gives the profile picture URL from the connector, null included, without storing it', async () => {
+    const jid = `${BUDI}@s.whatsapp.net`;
+    const res = await request(t.http).get(`/api/v1/sessions/${sid}/contacts/${encodeURIComponent(jid)}/picture`).set(...auth(key));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ url: `https://pps.whatsapp.net/v/${jid}.jpg` });
+    expect(connector.requests.map((r) => r.body)).toEqual([{ sessionId: sid, chatId: jid, action: { type: 'picture' } }]);
+    connector.answer = () => ({ url: null });
+    expect((await request(t.http).get(`/api/v1/sessions/${sid}/contacts/120363025246125486@g.us/picture`).set(...auth(key))).body).toEqual({ url: null });
+    connector.answer = () => ({ url: 42 });
+    expect((await request(t.http).get(`/api/v1/sessions/${sid}/contacts/${jid}/picture`).set(...auth(key))).status).toBe(503);
+    expect((await request(t.http).get(`/api/v1/sessions/${sid}/contacts/not-a-jid/picture`).set(...auth(key))).body.error.message).toBe('contact not found');
+  });
+
+  it("answers 404 for another organization's session, asking nothing", async () => {
+    const other = await createKey(t, uniqueOrg('lookups-other'));
+    for (const res of [
+      await lookup([BUDI], other),
+      await request(t.http).get(`/api/v1/sessions/${sid}/contacts/${BUDI}@s.whatsapp.net/picture`).set(...auth(other)),
+      await request(t.http).get(`/api/v1/sessions/${sid}/contacts`).set(...auth(other)),
+      await request(t.http).get(`/api/v1/sessions/${sid}/contacts/${BUDI}@s.whatsapp.net`).set(...auth(other)),
+    ]) {
+      expect(res.body).toEqual({ error: { code: 'not_found', message: 'session not found', details: {} } });
+    }
+    expect(connector.requests).toHaveLength(0);
+  });
+
+  it.each([
+    ['no numbers', []],
+    ['51 numbers', Array.from({ length: 51 }, (_, i) => `62812000${String(i).padStart(5, '0')}`)],
+    ['a duplicate', [BUDI, BUDI]],
+    ['a + number', [`+${BUDI}`]],
+    ['spaces', ['62 812 3456 7890']],
+    ['4 digits', ['1234']],
+    ['21 digits', ['1'.repeat(21)]],
+    ['an integer', [6281234567890]],
+    ['null', null],
+    ['a string', BUDI],
+  ])('answers 422 for a lookup of %s, asking nothing', async (_, phoneNumbers) => {
+    const res = await lookup(phoneNumbers);
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('validation_error');
+    expect(connector.requests).toHaveLength(0);
+  });
+
+  it('answers 422 for an unknown field or a body that is not an object', async () => {
+    expect((await request(t.http).post(`/api/v1/sessions/${sid}/numbers/lookup`).set(...auth(key)).send({ phoneNumbers: [BUDI], cache: false })).status).toBe(422);
+    expect((await request(t.http).post(`/api/v1/sessions/${sid}/numbers/lookup`).set(...auth(key)).send([BUDI])).status).toBe(422);
+  });
+});
+
+describe('number lookups without a connector', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('answers 409 for an external session when no connector is configured', async () => {
+    const key = await createKey(t, uniqueOrg('no-connector'));
+    const sid = await createSession(t, key);
+    const res = await request(t.http).post(`/api/v1/sessions/${sid}/numbers/lookup`).set(...auth(key)).send({ phoneNumbers: [BUDI] });
+    expect(res.status).toBe(409);
+    expect(res.body.error.message).toBe('no connector is configured for external sessions');
+    expect((await request(t.http).get(`/api/v1/sessions/${sid}/contacts/${BUDI}@s.whatsapp.net/picture`).set(...auth(key))).status).toBe(409);
+  });
+});
+
+describe('number lookups and profile pictures with WA_PROVIDER=baileys (stand-in sockets)', () => {
+  let g: BaileysGateway;
+
+  beforeAll(async () => {
+    g = await startBaileysGateway({ LOOKUP_RATE_PER_MINUTE: '3' });
+  });
+  afterAll(() => g.close());
+
+  it('asks the socket with JIDs; a number it does not answer has no account; a repeat is served from the cache', async () => {
+    await awayFromMinuteEnd();
+    const { id, socket } = await g.connectedSession();
+    // WhatsApp answers only for the numbers that have an account.
+    socket.onWhatsAppBehaviour = (jids) => Promise.resolve(jids.filter((jid) => !jid.startsWith(NOBODY)).map((jid) => ({ jid, exists: true })));
+    const res = await g.call('post', `/api/v1/sessions/${id}/numbers/lookup`).send({ phoneNumbers: [NOBODY, BUDI] });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ data: [missing(NOBODY), found(BUDI)] });
+    expect(socket.directoryCalls).toEqual([['onWhatsApp', `${NOBODY}@s.whatsapp.net`, `${BUDI}@s.whatsapp.net`]]);
+    expect((await g.call('post', `/api/v1/sessions/${id}/numbers/lookup`).send({ phoneNumbers: [BUDI] })).body).toEqual({ data: [found(BUDI)] });
+    expect(socket.directoryCalls).toHaveLength(1);
+    // The budget (3) had one number left: the second is refused without asking.
+    const over = await g.call('post', `/api/v1/sessions/${id}/numbers/lookup`).send({ phoneNumbers: [SARI, '6281100000009'] });
+    expect(over.status).toBe(429);
+    expect(socket.directoryCalls).toEqual([
+      ['onWhatsApp', `${NOBODY}@s.whatsapp.net`, `${BUDI}@s.whatsapp.net`],
+      ['onWhatsApp', `${SARI}@s.whatsapp.net`],
+    ]);
+  });
+
+  it('asks a number WhatsApp rewrote on its own, to tell the answers apart', async () => {
+    const { id, socket } = await g.connectedSession();
+    // WhatsApp knows these two by their numbers without the extra 9.
+    const known = (jid: string) => jid.replace(/^55119/, '5511');
+    socket.onWhatsAppBehaviour = (jids) => Promise.resolve(jids.map((jid) => ({ jid: known(jid), exists: true })));
+    const res = await g.call('post', `/api/v1/sessions/${id}/numbers/lookup`).send({ phoneNumbers: ['5511987654321', '5511912345678'] });
+    expect(res.body).toEqual({
+      data: [
+        { phoneNumber: '5511987654321', exists: true, jid: '551187654321@s.whatsapp.net' },
+        { phoneNumber: '5511912345678', exists: true, jid: '551112345678@s.whatsapp.net' },
+      ],
+    });
+    expect(socket.directoryCalls).toEqual([
+      ['onWhatsApp', '5511987654321@s.whatsapp.net', '5511912345678@s.whatsapp.net'],
+      ['onWhatsApp', '5511987654321@s.whatsapp.net'],
+      ['onWhatsApp', '5511912345678@s.whatsapp.net'],
+    ]);
+  });
+
+  it('gives the full-size picture URL, and null when there is none or it is hidden', async () => {
+    const { id, socket } = await g.connectedSession();
+    const jid = `${BUDI}@s.whatsapp.net`;
+    expect((await g.call('get', `/api/v1/sessions/${id}/contacts/${jid}/picture`)).body).toEqual({ url: `https://pps.whatsapp.net/v/t61/${BUDI}.jpg` });
+    expect(socket.directoryCalls).toEqual([['profilePictureUrl', jid, 'image']]);
+    for (const [code, text] of [[404, 'item-not-found'], [401, 'not-authorized']] as const) {
+      socket.profilePictureBehaviour = () => Promise.reject(Object.assign(new Error(text), { isBoom: true, data: code, output: { statusCode: 500 } }));
+      expect((await g.call('get', `/api/v1/sessions/${id}/contacts/${jid}/picture`)).body).toEqual({ url: null });
+    }
+    socket.profilePictureBehaviour = () => Promise.reject(new Error('Connection Closed'));
+    expect((await g.call('get', `/api/v1/sessions/${id}/contacts/${jid}/picture`)).status).toBe(503);
+  });
+
+  it('answers 409 while the session is not connected', async () => {
+    const id = await g.createSession();
+    const socket = await g.sockets.waitForSocket(id, 1);
+    const res = await g.call('post', `/api/v1/sessions/${id}/numbers/lookup`).send({ phoneNumbers: [BUDI] });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toEqual({ code: 'conflict', message: 'session is not connected', details: { status: 'connecting' } });
+    expect(socket.directoryCalls).toEqual([]);
+  });
+});
