@@ -1,3 +1,4 @@
+import type { BinaryNode } from 'baileys';
 import request from 'supertest';
 import { closeError, fakeGroup } from '../fixtures/baileys/fake-socket';
 import { BaileysGateway, OWN_NUMBER, startBaileysGateway } from '../support/baileys-gateway';
@@ -51,7 +52,7 @@ describe('groups through a connector (external provider)', () => {
       if (action.type === 'group.get') return groupJson(body.chatId as string);
       if (action.type === 'group.create') return groupJson('120363000000000777@g.us', action.subject);
       if (action.type === 'group.invite-link') return { url: 'https://chat.whatsapp.com/AbCdEfGhIjK1234567890' };
-      const [verb, numbers] = Object.entries(action).find(([k]) => k !== 'type') as [string, string[]];
+      const [verb, numbers] = Object.entries(action).find(([k]) => k !== 'type') as unknown as [string, string[]];
       return { data: numbers.map((phoneNumber, i) => ({ phoneNumber, result: i === 0 ? (verb === 'add' ? 'added' : `${verb}d`) : 'failed', reason: i === 0 ? null : 'already a participant' })) };
     };
   });
@@ -245,15 +246,12 @@ describe('groups with WA_PROVIDER=baileys (stand-in sockets)', () => {
   it("maps WhatsApp's per-number codes: added, invited (an invitation is sent), failed with a reason", async () => {
     const { id, socket } = await g.connectedSession();
     const refused = '6287700000000';
+    const node = (jid: string, error?: string, content?: BinaryNode[]): BinaryNode => ({ tag: 'participant', attrs: { jid, ...(error ? { error } : {}) }, content });
     socket.participantsBehaviour = (_jid, participants) =>
       Promise.resolve([
-        { status: '200', jid: participants[0], content: { tag: 'participant', attrs: { jid: participants[0] } } },
-        {
-          status: '403',
-          jid: participants[1],
-          content: { tag: 'participant', attrs: { jid: participants[1], error: '403' }, content: [{ tag: 'add_request', attrs: { code: 'InV1te', expiration: '1733000000' } }] },
-        },
-        { status: '409', jid: participants[2], content: { tag: 'participant', attrs: { jid: participants[2], error: '409' } } },
+        { status: '200', jid: participants[0], content: node(participants[0]) },
+        { status: '403', jid: participants[1], content: node(participants[1], '403', [{ tag: 'add_request', attrs: { code: 'InV1te', expiration: '1733000000' } }]) },
+        { status: '409', jid: participants[2], content: node(participants[2], '409') },
       ]);
     const res = await g.call('post', `/api/v1/sessions/${id}/groups/${GROUP}/participants`).send({ add: [BUDI, SARI, refused] });
     expect(res.status).toBe(200);
