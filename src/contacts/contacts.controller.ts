@@ -87,8 +87,9 @@ export class ContactsController {
       'For each number, whether it has a WhatsApp account and the JID to message it at, in the order asked. Answers ' +
       'are cached for 24 h per session and served from there. Each session asks WhatsApp about at most ' +
       '`LOOKUP_RATE_PER_MINUTE` numbers a minute (default 60): when the numbers not cached are more than it may still ' +
-      'ask this minute, it asks (and caches) as many as it may and answers 429 with `Retry-After`; retried then, the ' +
-      `request finds those cached and asks the rest. ${ASKED}`,
+      'ask this minute, the whole request is 429 with `Retry-After` and nothing is asked (a request whose numbers are ' +
+      'all cached is answered regardless). A request with more uncached numbers than the limit itself never passes: ' +
+      `split it. ${ASKED}`,
   })
   @ApiOkResponse({ type: NumberLookupListDto })
   @ApiErrorResponses(404, 422, 429, 503)

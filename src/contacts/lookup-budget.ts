@@ -1,6 +1,6 @@
-/** How many of the numbers asked may go to WhatsApp now, and when more may. */
+/** Whether the numbers asked may go to WhatsApp now, and when the next minute starts. */
 export interface LookupGrant {
-  granted: number;
+  granted: boolean;
   /** Whole seconds until the session's minute ends (at least 1). */
   retryAfterSeconds: number;
 }
@@ -19,7 +19,7 @@ export class LookupBudget {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Takes up to `wanted` numbers of the session's budget. */
+  /** Takes `wanted` numbers of the session's budget, all or none. */
   take(sessionId: string, wanted: number): LookupGrant {
     const now = this.now();
     const minute = Math.floor(now / 60_000);
@@ -28,10 +28,10 @@ export class LookupBudget {
       this.used = new Map();
     }
     const retryAfterSeconds = Math.max(1, Math.ceil(((minute + 1) * 60_000 - now) / 1000));
-    if (this.limit === 0) return { granted: wanted, retryAfterSeconds };
+    if (this.limit === 0) return { granted: true, retryAfterSeconds };
     const used = this.used.get(sessionId) ?? 0;
-    const granted = Math.min(wanted, this.limit - used);
-    if (granted > 0) this.used.set(sessionId, used + granted);
-    return { granted: Math.max(0, granted), retryAfterSeconds };
+    if (used + wanted > this.limit) return { granted: false, retryAfterSeconds };
+    this.used.set(sessionId, used + wanted);
+    return { granted: true, retryAfterSeconds };
   }
 }

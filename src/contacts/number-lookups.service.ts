@@ -10,12 +10,8 @@ import { NumberLookupsRepository } from './number-lookups.repository';
 
 const LOOKUP = 'lookup';
 
-/** What the holder answers: the numbers it asked WhatsApp about, and when the rest may be asked. */
-interface LookupAnswer {
-  results: NumberLookup[];
-  /** Set when the session's budget did not cover every number. */
-  retryAfterSeconds: number | null;
-}
+/** What the holder answers: WhatsApp's answers, or (nothing asked) when the session may ask again. */
+type LookupAnswer = { results: NumberLookup[] } | { retryAfterSeconds: number };
 
 @Injectable()
 export class NumberLookupsService implements OnModuleInit {
@@ -34,18 +30,18 @@ export class NumberLookupsService implements OnModuleInit {
     // On the holder: the one place a session's lookups are counted.
     this.actions.define<string[], LookupAnswer>(LOOKUP, async (provider, session, phoneNumbers) => {
       const { granted, retryAfterSeconds } = this.budget.take(session.id, phoneNumbers.length);
-      const asked = phoneNumbers.slice(0, granted);
-      const results = asked.length > 0 ? await provider.lookupNumbers(session, asked) : [];
+      if (!granted) return { retryAfterSeconds };
+      const results = await provider.lookupNumbers(session, phoneNumbers);
       await this.lookups.store(session.id, results);
-      return { results, retryAfterSeconds: granted < phoneNumbers.length ? retryAfterSeconds : null };
+      return { results };
     });
   }
 
   /**
    * Which numbers have a WhatsApp account, in the order asked. Answers younger than a day come
    * from the cache; the rest are asked of WhatsApp within the session's per-minute budget. When
-   * the budget does not cover them all, those it covers are asked and cached and the request is
-   * 429 with `Retry-After`: retried then, it finds them cached and asks the rest.
+   * the budget cannot cover all of them, nothing is asked and the whole request is 429 with
+   * `Retry-After` (a refused request changes nothing); one whose numbers are all cached is answered.
    */
   async lookup(orgId: string, sessionId: string, phoneNumbers: string[]): Promise<NumberLookupListDto> {
     const session = await this.sessions.findOwned(orgId, sessionId);
@@ -53,15 +49,15 @@ export class NumberLookupsService implements OnModuleInit {
     const unknown = phoneNumbers.filter((phoneNumber) => !known.has(phoneNumber));
     if (unknown.length > 0) {
       const answer = await this.actions.run<LookupAnswer>(session, LOOKUP, unknown);
-      for (const result of answer.results) known.set(result.phoneNumber, result);
-      if (answer.retryAfterSeconds !== null) {
+      if ('retryAfterSeconds' in answer) {
         throw new AppError(
           'rate_limited',
-          'this session has asked WhatsApp about as many numbers as it may this minute',
+          'the numbers not cached are more than this session may still ask WhatsApp about this minute',
           { limitPerMinute: this.config.lookupRatePerMinute },
           { 'Retry-After': String(answer.retryAfterSeconds) },
         );
       }
+      for (const result of answer.results) known.set(result.phoneNumber, result);
     }
     return { data: phoneNumbers.map((phoneNumber) => known.get(phoneNumber)!) };
   }

@@ -238,6 +238,8 @@ const REFS_BY_PARAM: Record<string, Ref[]> = {
   mid: ['h.message', 'h.message', 'v.message'],
   // An API key's or a webhook's, as the route may be either's.
   id: ['h.key', 'v.key', 'h.webhook', 'h.webhook', 'v.webhook'],
+  // A person's (contact routes) or a group's (group routes).
+  jid: ['h.group', 'h.chat', 'h.group', 'v.chat'],
   did: ['h.delivery', 'h.delivery', 'v.delivery'],
 };
 const ALL_REFS = [...new Set(Object.values(REFS_BY_PARAM).flat())];
@@ -335,11 +337,40 @@ function validFromSchema(doc: OpenApiDocument, raw: Schema, depth: number): fc.A
 /** Where the organizations' webhooks point. */
 const receiver = new WebhookReceiver();
 
+/** The group the connector creates, whatever it is asked. */
+const CREATED_GROUP = '120363000000000999@g.us';
+
+/** A connector that answers the request/answer actions of API.md §10 well (and every send with `{"ok":true}`). */
+function connectorAnswer(body: Record<string, unknown>): unknown {
+  const action = (body.action ?? {}) as Record<string, unknown>;
+  switch (action.type) {
+    case 'lookup':
+      return { data: (action.phoneNumbers as string[]).map((phoneNumber) => ({ phoneNumber, exists: false, jid: null })) };
+    case 'picture':
+      return { url: null };
+    case 'group.get':
+      return { id: body.chatId, subject: 'fuzz group', participants: [] };
+    case 'group.create':
+      return { id: CREATED_GROUP, subject: action.subject, participants: [] };
+    case 'group.participants': {
+      const numbers = Object.entries(action).find(([key]) => key !== 'type')?.[1] as string[];
+      return { data: numbers.map((phoneNumber) => ({ phoneNumber, result: 'failed', reason: 'fuzz' })) };
+    }
+    case 'group.invite-link':
+      return { url: 'https://chat.whatsapp.com/Fuzz123' };
+    default:
+      return { ok: true };
+  }
+}
+
 /** Known-good bodies, which mutation turns into almost-good ones (the most searching kind). */
 function exampleBody(op: Operation, h: SeededOrg): unknown {
   if (op.path.endsWith('/events')) return { events: h.batch.events.slice(0, 4) };
   if (op.path.endsWith('/messages')) return { type: 'text', text: 'hello' };
   if (op.path.endsWith('/pairing-code')) return { phoneNumber: '6281234567890' };
+  if (op.path.endsWith('/numbers/lookup')) return { phoneNumbers: ['6281234567890'] };
+  if (op.path.endsWith('/groups')) return { subject: 'fuzz', participants: ['6281234567890'] };
+  if (op.path.endsWith('/participants')) return { add: ['6281234567890'] };
   if (op.path.endsWith('/api-keys')) return { name: 'fuzz', capabilities: ['read'] };
   if (op.path.endsWith('/webhooks')) return { url: receiver.url, description: 'fuzz', events: ['*'], sessionIds: [h.sid], includeHistory: false };
   if (op.path.endsWith('/webhooks/{id}')) {
@@ -527,6 +558,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
     process.stdout.write(`hostile input: fast-check seed ${SEED} (replay with HOSTILE_SEED=${SEED})\n`);
     await receiver.start();
     t = await startTestApp({ WA_EXTERNAL_SEND_URL: await connector.start(), WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_TIMEOUT_MS: '2000' });
+    connector.answer = connectorAnswer;
     dataSource = t.app.get(DataSource);
     doc = await fetchOpenApi(t.http);
     operations = operationsOf(doc);
@@ -576,7 +608,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
   }
 
   /** The fixture's id for each path parameter name. */
-  const fixtureIds = (): Record<string, string> => ({ sid: h.sid, cid: h.jids[0], id: h.webhookId, did: h.deliveryId });
+  const fixtureIds = (): Record<string, string> => ({ sid: h.sid, cid: h.jids[0], id: h.webhookId, did: h.deliveryId, jid: h.jids[1] });
 
   /**
    * Accepted requests may delete the hostile org's fixture, or fill its 20 webhooks; bring it back
@@ -744,6 +776,9 @@ describe('hostile input, generated from the OpenAPI document', () => {
         collect(await pages(fillPath(op.path, { ...fixtureIds(), cid })));
       }
     }
+    // A created group is not listed: it is read from the cache.
+    const created = await request(t.http).get(`/api/v1/sessions/${h.sid}/groups/${CREATED_GROUP}`).set('Authorization', `Bearer ${h.key}`);
+    if (created.status === 200) collect(created.body);
     return strings;
   }
 
@@ -781,6 +816,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
         'POST /api/v1/api-keys name',
         'POST /api/v1/sessions/{sid}/chats/{cid}/messages text',
         'POST /api/v1/sessions/{sid}/pairing-code phoneNumber',
+        'POST /api/v1/sessions/{sid}/groups subject',
         'POST /api/v1/sessions/{sid}/events events.1.chat.name',
         'POST /api/v1/sessions/{sid}/events events.2.message.text',
         'POST /api/v1/webhooks url',

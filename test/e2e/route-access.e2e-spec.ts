@@ -100,6 +100,32 @@ describe('route access: every route of the real app declares who may call it', (
     expect(unknown).toEqual([]);
   });
 
+  it('gives the contact, number and group routes the capabilities of API.md §10', () => {
+    const capabilityOf = (method: string, path: string) => {
+      const route = routes.find((r) => r.method === method && r.path === path);
+      return route?.access && 'capability' in route.access ? route.access.capability : route?.access;
+    };
+    expect({
+      'GET contacts': capabilityOf('get', '/api/v1/sessions/:sid/contacts'),
+      'GET contact': capabilityOf('get', '/api/v1/sessions/:sid/contacts/:jid'),
+      'GET picture': capabilityOf('get', '/api/v1/sessions/:sid/contacts/:jid/picture'),
+      'POST lookup': capabilityOf('post', '/api/v1/sessions/:sid/numbers/lookup'),
+      'GET group': capabilityOf('get', '/api/v1/sessions/:sid/groups/:jid'),
+      'POST group': capabilityOf('post', '/api/v1/sessions/:sid/groups'),
+      'POST participants': capabilityOf('post', '/api/v1/sessions/:sid/groups/:jid/participants'),
+      'GET invite link': capabilityOf('get', '/api/v1/sessions/:sid/groups/:jid/invite-link'),
+    }).toEqual({
+      'GET contacts': 'read',
+      'GET contact': 'read',
+      'GET picture': 'read',
+      'POST lookup': 'read',
+      'GET group': 'read',
+      'POST group': 'manage',
+      'POST participants': 'manage',
+      'GET invite link': 'manage',
+    });
+  });
+
   it('answers 401 without a credential and 403 without the capability on every protected route', async () => {
     const org = uniqueOrg('access');
     const keyWithout = new Map<Capability, string>();

@@ -67,6 +67,15 @@ const MATRIX: Record<string, Exercise> = {
     body: () => ({ type: 'text', text: 'taken over' }),
     resources: ['sid'],
   },
+  'GET /api/v1/sessions/{sid}/contacts': { kind: 'resource' },
+  'GET /api/v1/sessions/{sid}/contacts/{jid}': { kind: 'resource' },
+  // The JID of a person or group is a value B may ask about in its own session (WhatsApp answers it).
+  'GET /api/v1/sessions/{sid}/contacts/{jid}/picture': { kind: 'resource', resources: ['sid'] },
+  'POST /api/v1/sessions/{sid}/numbers/lookup': { kind: 'resource', body: () => ({ phoneNumbers: ['6281234567890'] }) },
+  'GET /api/v1/sessions/{sid}/groups/{jid}': { kind: 'resource', resources: ['sid'] },
+  'POST /api/v1/sessions/{sid}/groups': { kind: 'resource', body: () => ({ subject: 'taken over', participants: ['6281234567890'] }) },
+  'POST /api/v1/sessions/{sid}/groups/{jid}/participants': { kind: 'resource', body: () => ({ remove: ['6281234567890'] }), resources: ['sid'] },
+  'GET /api/v1/sessions/{sid}/groups/{jid}/invite-link': { kind: 'resource', resources: ['sid'] },
   'GET /api/v1/events': { kind: 'collection', cursorParam: 'after' },
   'GET /api/v1/events/stream': { kind: 'stream' },
   'POST /api/v1/webhooks': { kind: 'collection', body: () => ({ url: receiver.url, description: 'b hook', events: ['*'] }) },
@@ -96,11 +105,20 @@ const MATRIX: Record<string, Exercise> = {
 /** An organization's ids for each path parameter name of an operation (`id` is a key's or a webhook's). */
 function idsOf(o: SeededOrg, path: string): Record<string, string> {
   const id = path.startsWith('/api/v1/webhooks/') ? o.webhookId : o.spareKeyId;
-  return { sid: o.sid, cid: o.jids[0], mid: o.messageIds[o.jids[0]][0], id, did: o.deliveryId };
+  // `jid`: a person of the contact routes, a group of the group routes.
+  const jid = path.includes('/groups/') ? o.jids[1] : o.jids[0];
+  return { sid: o.sid, cid: o.jids[0], mid: o.messageIds[o.jids[0]][0], id, did: o.deliveryId, jid };
 }
 
 /** Well-formed ids that no organization has. */
-const NEVER_EXISTED = { sid: ulid(), cid: '629999999999@s.whatsapp.net', mid: 'NEVER0EXISTED', id: ulid(), did: 'dlv_999999999999999' };
+const NEVER_EXISTED = {
+  sid: ulid(),
+  cid: '629999999999@s.whatsapp.net',
+  mid: 'NEVER0EXISTED',
+  id: ulid(),
+  did: 'dlv_999999999999999',
+  jid: '629999999999@s.whatsapp.net',
+};
 
 /** What of A must never appear in an answer to B. */
 function secretsOf(a: SeededOrg): string[] {
