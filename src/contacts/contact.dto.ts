@@ -1,27 +1,43 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { phoneNumberOfJid } from '../domain/jid';
+import { ContactRow } from './contacts.repository';
 
-/** A person of the session's stored copy (API.md §10). */
+/** A person of the session's address book or conversations (API.md §10). */
 export class ContactDto {
   /**
-   * The contact's JID: the phone-number JID when the number is known, else the LID.
+   * Their phone-number JID, or their `@lid` while WhatsApp hides the number.
    * @example "6281234567890@s.whatsapp.net"
    */
   id!: string;
 
-  @ApiProperty({ type: 'string', nullable: true, pattern: '^[0-9]{1,20}$', description: 'Digits of the number; null while only the LID is known.', example: '6281234567890' })
+  @ApiProperty({ type: 'string', nullable: true, description: 'Digits of their number; null while hidden behind a LID.', example: '6281234567890' })
   phoneNumber!: string | null;
 
-  @ApiProperty({ type: 'string', nullable: true, description: 'The privacy id (`…@lid`) WhatsApp also addresses this person by, when known.', example: '123456789012345@lid' })
+  @ApiProperty({ type: 'string', nullable: true, description: 'Their privacy id, when WhatsApp revealed it.', example: '123456789012345@lid' })
   lid!: string | null;
 
-  @ApiProperty({ type: 'string', nullable: true, description: "The name saved in the phone's address book.", example: 'Budi Santoso' })
+  @ApiProperty({ type: 'string', nullable: true, description: "As saved in the phone's address book.", example: 'Budi Santoso' })
   name!: string | null;
 
-  @ApiProperty({ type: 'string', nullable: true, description: 'The name the person set on WhatsApp.', example: 'Budi' })
+  @ApiProperty({ type: 'string', nullable: true, description: 'As the person set it.', example: 'Budi' })
   pushName!: string | null;
 
-  /** Whether it is a WhatsApp Business account. @example false */
+  /**
+   * A WhatsApp Business account.
+   * @example false
+   */
   isBusiness!: boolean;
+}
+
+export function toContactDto(row: ContactRow): ContactDto {
+  return {
+    id: row.jid,
+    phoneNumber: row.phone_number ?? phoneNumberOfJid(row.jid),
+    lid: row.lid,
+    name: row.name,
+    pushName: row.push_name,
+    isBusiness: row.is_business,
+  };
 }
 
 export class ContactPageDto {
@@ -31,32 +47,12 @@ export class ContactPageDto {
   nextCursor!: string | null;
 }
 
-/** A contact as stored. */
-export interface ContactRow {
-  jid: string;
-  phone_number: string | null;
-  lid: string | null;
-  name: string | null;
-  push_name: string | null;
-  is_business: boolean;
-}
-
-export function toContactDto(row: ContactRow): ContactDto {
-  return {
-    id: row.jid,
-    phoneNumber: row.phone_number,
-    lid: row.lid,
-    name: row.name,
-    pushName: row.push_name,
-    isBusiness: row.is_business,
-  };
-}
-
 export class ProfilePictureDto {
   @ApiProperty({
     type: 'string',
     nullable: true,
-    description: 'The current URL of the full-size profile picture on WhatsApp\'s servers (it expires); null when there is none or it is hidden from this number.',
+    description:
+      "The current URL of the full-size profile picture on WhatsApp's servers (it expires); null when there is none or it is hidden from this number.",
     example: 'https://pps.whatsapp.net/v/t61.24694-24/123_456_n.jpg?oh=abc&oe=678',
   })
   url!: string | null;

@@ -1,9 +1,93 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { GroupParticipant } from '../domain/gateway-events';
-import { queryPrepared } from '../database/prepared-query';
-import { ProviderGroup } from '../whatsapp/whatsapp-provider';
+import { DataSource, QueryRunner } from 'typeorm';
+import { queryPrepared, queryRows } from '../database/prepared-query';
+import { GroupParticipant, GroupParticipantsEvent, GroupUpsertEvent } from '../domain/gateway-events';
+
+/** What a participants change does to one participant's role; null removes them. */
+const ROLE_AFTER: Record<GroupParticipantsEvent['action'], (role: GroupParticipant['role'] | undefined) => GroupParticipant['role'] | null> = {
+  add: (role) => role ?? 'member',
+  remove: () => null,
+  promote: () => 'admin',
+  demote: () => 'member',
+};
+
+/**
+ * The cache of group metadata. A group's row is `complete` once WhatsApp gave its whole
+ * participant list; events that only name some participants keep it as complete as it was.
+ */
+@Injectable()
+export class GroupsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Applies group events in order. */
+  async apply(runner: QueryRunner, sessionId: string, events: readonly (GroupUpsertEvent | GroupParticipantsEvent)[]): Promise<void> {
+    for (const event of events) {
+      if (event.type === 'group.upsert') await this.upsert(runner, sessionId, event.group);
+      else await this.changeParticipants(runner, sessionId, event);
+    }
+  }
+
+  private async upsert(runner: QueryRunner, sessionId: string, group: GroupUpsertEvent['group']): Promise<void> {
+    const fields: [string, unknown][] = [];
+    if (group.subject !== undefined) fields.push(['subject', group.subject]);
+    if (group.description !== undefined) fields.push(['description', group.description]);
+    if (group.ownerId !== undefined) fields.push(['owner_jid', group.ownerId]);
+    if (group.createdAt !== undefined) fields.push(['created_at', group.createdAt]);
+    if (group.announce !== undefined) fields.push(['announce', group.announce]);
+    if (group.restrict !== undefined) fields.push(['restrict', group.restrict]);
+    if (group.participants !== undefined) {
+      fields.push(['participants', JSON.stringify(group.participants)], ['complete', true]);
+    }
+    const columns = fields.map(([column]) => column);
+    const params = [sessionId, group.id, ...fields.map(([, value]) => value)];
+    const placeholders = fields.map((_, i) => `$${i + 3}`);
+    await runner.query(
+      `INSERT INTO groups (session_id, jid${columns.map((c) => `, "${c}"`).join('')}, refreshed_at)
+       VALUES ($1, $2${placeholders.map((p) => `, ${p}`).join('')}, now())
+       ON CONFLICT (session_id, jid) DO UPDATE
+          SET refreshed_at = now()${columns.map((c) => `, "${c}" = EXCLUDED."${c}"`).join('')}`,
+      params,
+    );
+  }
+
+  private async changeParticipants(runner: QueryRunner, sessionId: string, event: GroupParticipantsEvent): Promise<void> {
+    const [row] = await queryRows<{ participants: GroupParticipant[] }>(
+      runner,
+      'SELECT participants FROM groups WHERE session_id = $1 AND jid = $2 FOR UPDATE',
+      [sessionId, event.groupId],
+    );
+    const byId = new Map((row?.participants ?? []).map((p) => [p.id, p]));
+    for (const person of event.participants) {
+      const role = ROLE_AFTER[event.action](byId.get(person.id)?.role);
+      if (role === null) byId.delete(person.id);
+      else byId.set(person.id, { id: person.id, phoneNumber: person.phoneNumber ?? byId.get(person.id)?.phoneNumber ?? null, role });
+    }
+    await runner.query(
+      `INSERT INTO groups (session_id, jid, participants) VALUES ($1, $2, $3)
+       ON CONFLICT (session_id, jid) DO UPDATE SET participants = EXCLUDED.participants`,
+      [sessionId, event.groupId, JSON.stringify([...byId.values()])],
+    );
+  }
+
+  // Reads and cache upkeep of the group routes (API.md §10).
+
+  /** The cached group of a live session, or null. */
+  async findCached(sessionId: string, jid: string): Promise<GroupRow | null> {
+    const rows = await queryPrepared<GroupRow>(this.dataSource, FIND_CACHED_SQL, [sessionId, jid]);
+    return rows[0] ?? null;
+  }
+
+  /** Caches a group as WhatsApp just described it, whole (a complete entry). */
+  async storeFetched(sessionId: string, group: Required<GroupUpsertEvent['group']>): Promise<void> {
+    await this.dataSource.transaction((manager) => this.apply(manager.queryRunner!, sessionId, [{ type: 'group.upsert', group }]));
+  }
+
+  /** The cached participant list no longer holds after a change made through the API: the next read asks WhatsApp. */
+  async markIncomplete(sessionId: string, jid: string): Promise<void> {
+    await this.dataSource.query('UPDATE groups SET complete = false WHERE session_id = $1 AND jid = $2 AND complete', [sessionId, jid]);
+  }
+}
 
 /** A cached group; bigint columns arrive as strings. */
 export interface GroupRow {
@@ -18,48 +102,6 @@ export interface GroupRow {
   complete: boolean;
 }
 
-@Injectable()
-export class GroupsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
-
-  // Reads and writes of the group routes (API.md §10).
-
-  /** The cached group of a live session, or null. */
-  async findCached(sessionId: string, jid: string): Promise<GroupRow | null> {
-    const rows = await queryPrepared<GroupRow>(this.dataSource, FIND_SQL, [sessionId, jid]);
-    return rows[0] ?? null;
-  }
-
-  /** Stores a group as WhatsApp just described it, whole: a complete entry. */
-  async storeFetched(sessionId: string, group: ProviderGroup): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO groups AS g (session_id, jid, subject, description, owner_jid, created_at, announce, restrict, participants, complete, refreshed_at)
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, true, now()
-        WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $1 AND deleted_at IS NULL)
-       ON CONFLICT (session_id, jid) DO UPDATE
-          SET subject = EXCLUDED.subject, description = EXCLUDED.description, owner_jid = EXCLUDED.owner_jid,
-              created_at = EXCLUDED.created_at, announce = EXCLUDED.announce, restrict = EXCLUDED.restrict,
-              participants = EXCLUDED.participants, complete = true, refreshed_at = now()`,
-      [
-        sessionId,
-        group.id,
-        group.subject,
-        group.description,
-        group.ownerId,
-        group.createdAt,
-        group.announce,
-        group.restrict,
-        JSON.stringify(group.participants),
-      ],
-    );
-  }
-
-  /** The cached participant list no longer holds after a change: the next read asks WhatsApp. */
-  async markIncomplete(sessionId: string, jid: string): Promise<void> {
-    await this.dataSource.query('UPDATE groups SET complete = false WHERE session_id = $1 AND jid = $2 AND complete', [sessionId, jid]);
-  }
-}
-
-const FIND_SQL = `SELECT g.jid, g.subject, g.description, g.owner_jid, g.created_at, g.announce, g.restrict, g.participants, g.complete
-                    FROM groups g JOIN sessions s ON s.id = g.session_id AND s.deleted_at IS NULL
-                   WHERE g.session_id = $1 AND g.jid = $2`;
+const FIND_CACHED_SQL = `SELECT g.jid, g.subject, g.description, g.owner_jid, g.created_at, g.announce, g.restrict, g.participants, g.complete
+                           FROM groups g JOIN sessions s ON s.id = g.session_id AND s.deleted_at IS NULL
+                          WHERE g.session_id = $1 AND g.jid = $2`;

@@ -19,7 +19,7 @@ import { CheckedFile, OutgoingMediaService } from './outgoing-media.service';
 import { ChangeRecorder } from './change-recorder';
 import { IDEMPOTENCY_HEADER, requestHash } from './idempotency-key';
 import { IdempotencyKeysRepository } from './idempotency-keys.repository';
-import { MessageDto } from './message.dto';
+import { MessageDto, toMessageDto } from './message.dto';
 import { newOutgoingMessageId } from './message-id';
 import { MessagesRepository } from './messages.repository';
 import { OutboxDispatcher, QueuedSend } from './outbox-dispatcher.service';
@@ -193,37 +193,33 @@ export class MessageSendService {
     body: SendMessageDto,
     media: MessageMedia | null,
   ): Promise<MessageDto> {
-    const text = body.text ?? null;
-    const message: MessageDto = {
-      id: newOutgoingMessageId(),
-      chatId: chatJid,
-      fromMe: true,
-      senderId: phoneNumber ? userJidOf(phoneNumber) : null,
-      timestamp: Date.now(),
-      type: body.type,
-      text,
-      status: 'pending',
-      media,
-    };
+    const senderJid = phoneNumber ? userJidOf(phoneNumber) : null;
     const changes = new ChangeRecorder(sessionId);
     changes.chatsCreated(await this.chats.insertMissing(runner, sessionId, [{ jid: chatJid, type: chatTypeOf(chatJid) }]));
     const written = await this.messages.upsertMany(runner, sessionId, [
       {
         chatJid,
-        id: message.id,
+        id: newOutgoingMessageId(),
         fromMe: true,
-        senderJid: message.senderId,
-        ts: message.timestamp,
-        type: message.type,
-        text,
-        status: message.status,
+        senderJid,
+        ts: Date.now(),
+        type: body.type,
+        text: body.text ?? null,
+        status: 'pending',
         media,
         rawJson: null,
+        replyTo: null,
+        location: null,
+        contacts: null,
+        senderPn: phoneNumber,
+        reactions: null,
+        edited: false,
+        revoked: false,
       },
     ]);
     changes.messagesWritten(written);
     changes.chatsTouched(await this.chats.refreshLastMessageAt(runner, sessionId, [chatJid]));
     await this.eventLog.append(runner, orgId, changes.events());
-    return message;
+    return toMessageDto(written[0]);
   }
 }
