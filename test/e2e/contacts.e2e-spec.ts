@@ -1,8 +1,10 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import type { WAMessage } from 'baileys';
 import { BaileysGateway, startBaileysGateway } from '../support/baileys-gateway';
+import { eventually } from '../fixtures/baileys/baileys-harness';
 import { ConnectorServer } from '../support/connector-server';
-import { auth, createSession } from '../support/ingest';
+import { auth, createSession, ingest, pageAll } from '../support/ingest';
 import { createKey, startTestApp, TestApp, uniqueOrg } from '../support/test-app';
 
 const BUDI = '6281234567890';
@@ -241,6 +243,175 @@ describe('number lookups and profile pictures with WA_PROVIDER=baileys (stand-in
     const res = await g.call('post', `/api/v1/sessions/${id}/numbers/lookup`).send({ phoneNumbers: [BUDI] });
     expect(res.status).toBe(409);
     expect(res.body.error).toEqual({ code: 'conflict', message: 'session is not connected', details: { status: 'connecting' } });
+    expect(socket.directoryCalls).toEqual([]);
+  });
+});
+
+describe('stored contacts (pushed by a connector as contact.upsert)', () => {
+  let t: TestApp;
+  let key: string;
+  let sid: string;
+  const HIDDEN = '998877665544332@lid';
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    key = await createKey(t, uniqueOrg('contacts'));
+    sid = await createSession(t, key);
+    await ingest(t, key, sid, [
+      { type: 'contact.upsert', contact: { id: `${BUDI}@s.whatsapp.net`, lid: '215492034568291@lid', name: 'Budi Santoso', pushName: 'Budi' } },
+      { type: 'contact.upsert', contact: { id: `${SARI}@s.whatsapp.net`, name: 'sari 100%', isBusiness: true } },
+      { type: 'contact.upsert', contact: { id: '6281200000001@s.whatsapp.net', name: 'Andi' } },
+      { type: 'contact.upsert', contact: { id: '6281200000002@s.whatsapp.net', pushName: 'Dewi' } },
+      // The number is hidden: known by the LID only; its digits happen to start like a number.
+      { type: 'contact.upsert', contact: { id: HIDDEN, pushName: 'Anon' } },
+      { type: 'contact.upsert', contact: { id: '62812777@lid', name: 'Budiman' } },
+    ]);
+  });
+  afterAll(() => t.close());
+
+  const get = (path: string, withKey = key) => request(t.http).get(`/api/v1/sessions/${sid}${path}`).set(...auth(withKey));
+
+  it('lists every contact once, in id order, over pages', async () => {
+    const { items, pages } = await pageAll(t, key, `/api/v1/sessions/${sid}/contacts`, 2);
+    expect(pages).toBe(3);
+    // Byte order of the JIDs.
+    expect(items.map((c) => c.id)).toEqual([
+      '6281200000001@s.whatsapp.net',
+      '6281200000002@s.whatsapp.net',
+      `${BUDI}@s.whatsapp.net`,
+      '62812777@lid',
+      `${SARI}@s.whatsapp.net`,
+      HIDDEN,
+    ]);
+    expect(items[2]).toEqual({ id: `${BUDI}@s.whatsapp.net`, phoneNumber: BUDI, lid: '215492034568291@lid', name: 'Budi Santoso', pushName: 'Budi', isBusiness: false });
+    expect(items[5]).toEqual({ id: HIDDEN, phoneNumber: null, lid: HIDDEN, name: null, pushName: 'Anon', isBusiness: false });
+  });
+
+  it('filters by a name prefix (case-insensitively) or a number prefix, over pages too', async () => {
+    const ids = async (q: string, limit = 50) => (await pageAll(t, key, `/api/v1/sessions/${sid}/contacts?q=${encodeURIComponent(q)}`, limit)).items.map((c) => c.id);
+    expect(await ids('BUD')).toEqual([`${BUDI}@s.whatsapp.net`, '62812777@lid']);
+    expect(await ids('bud', 1)).toEqual([`${BUDI}@s.whatsapp.net`, '62812777@lid']);
+    // A number prefix finds numbers, not LIDs whose digits start the same.
+    expect(await ids('62812')).toEqual(['6281200000001@s.whatsapp.net', '6281200000002@s.whatsapp.net', `${BUDI}@s.whatsapp.net`]);
+    expect(await ids('62812', 2)).toEqual(['6281200000001@s.whatsapp.net', '6281200000002@s.whatsapp.net', `${BUDI}@s.whatsapp.net`]);
+    // `%` and `_` are text, not patterns.
+    expect(await ids('sari 100%')).toEqual([`${SARI}@s.whatsapp.net`]);
+    expect(await ids('%')).toEqual([]);
+    expect(await ids('_')).toEqual([]);
+    expect(await ids('Dewi')).toEqual([]);
+  });
+
+  it.each([
+    ['an empty q', '?q='],
+    ['a q of 101 characters', `?q=${'x'.repeat(101)}`],
+    ['a NUL in q', '?q=a%00b'],
+    ['a limit of 0', '?limit=0'],
+    ['a tampered cursor', '?cursor=abc.def'],
+  ])('answers 422 for %s', async (_, query) => {
+    const res = await get(`/contacts${query}`);
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('validation_error');
+  });
+
+  it('gets a contact by its JID, or by the LID it is known to have', async () => {
+    const budi = (await get(`/contacts/${BUDI}@s.whatsapp.net`)).body;
+    expect(budi).toMatchObject({ id: `${BUDI}@s.whatsapp.net`, name: 'Budi Santoso' });
+    expect((await get('/contacts/215492034568291%40lid')).body).toEqual(budi);
+    expect((await get(`/contacts/${HIDDEN}`)).body).toMatchObject({ id: HIDDEN, pushName: 'Anon' });
+    for (const jid of ['6289999999999@s.whatsapp.net', '111@lid', 'not-a-jid', '120363025246125486@g.us']) {
+      const res = await get(`/contacts/${encodeURIComponent(jid)}`);
+      expect(res.body).toEqual({ error: { code: 'not_found', message: 'contact not found', details: {} } });
+    }
+  });
+
+  it('merges a LID-only contact into its number once the mapping is revealed', async () => {
+    await ingest(t, key, sid, [{ type: 'contact.upsert', contact: { id: '6289900112233@s.whatsapp.net', lid: HIDDEN } }]);
+    const merged = (await get(`/contacts/${HIDDEN}`)).body;
+    expect(merged).toEqual({ id: '6289900112233@s.whatsapp.net', phoneNumber: '6289900112233', lid: HIDDEN, name: null, pushName: 'Anon', isBusiness: false });
+  });
+
+  it("answers 404 for another organization's session and shows it none of these contacts", async () => {
+    const other = await createKey(t, uniqueOrg('contacts-other'));
+    expect((await get('/contacts', other)).body.error.message).toBe('session not found');
+    expect((await get(`/contacts/${BUDI}@s.whatsapp.net`, other)).body.error.message).toBe('session not found');
+    const own = await createSession(t, other);
+    expect((await request(t.http).get(`/api/v1/sessions/${own}/contacts`).set(...auth(other))).body).toEqual({ data: [], nextCursor: null });
+  });
+});
+
+describe('contacts, LID mappings and groups from the Baileys socket', () => {
+  let g: BaileysGateway;
+
+  beforeAll(async () => {
+    g = await startBaileysGateway();
+  });
+  afterAll(() => g.close());
+
+  it("stores WhatsApp's contacts and LID mappings, and gives a group message from a LID its sender's number once revealed", async () => {
+    const { id, socket } = await g.connectedSession();
+    const group = '120363025246125486@g.us';
+    const lid = '998877665544332@lid';
+    socket.emit('contacts.upsert', [
+      { id: `${BUDI}@s.whatsapp.net`, lid: '215492034568291@lid', name: 'Budi Santoso', notify: 'Budi' },
+      { id: lid, notify: 'Anon' },
+    ]);
+    const message = {
+      key: { remoteJid: group, fromMe: false, id: '3EB0LIDSENDER01', participant: lid },
+      messageTimestamp: 1_732_400_000,
+      message: { conversation: 'halo semua' },
+    } as unknown as WAMessage;
+    socket.emit('messages.upsert', { messages: [message], type: 'notify' });
+    const path = `/api/v1/sessions/${id}/chats/${group}/messages/3EB0LIDSENDER01`;
+    await eventually(async () => expect((await g.call('get', path)).body).toMatchObject({ senderId: lid, senderPhoneNumber: null }));
+    expect((await g.call('get', `/api/v1/sessions/${id}/contacts/${lid}`)).body).toMatchObject({ id: lid, phoneNumber: null, pushName: 'Anon' });
+
+    socket.emit('lid-mapping.update', { lid, pn: '6289900112233@s.whatsapp.net' });
+    await eventually(async () => expect((await g.call('get', path)).body).toMatchObject({ senderId: lid, senderPhoneNumber: '6289900112233' }));
+    expect((await g.call('get', `/api/v1/sessions/${id}/contacts/${lid}`)).body).toEqual({
+      id: '6289900112233@s.whatsapp.net',
+      phoneNumber: '6289900112233',
+      lid,
+      name: null,
+      pushName: 'Anon',
+      isBusiness: false,
+    });
+    expect((await g.call('get', `/api/v1/sessions/${id}/contacts/215492034568291@lid`)).body).toMatchObject({ id: `${BUDI}@s.whatsapp.net`, name: 'Budi Santoso' });
+  });
+
+  it("caches WhatsApp's group events and serves the group without asking, LID participants with their numbers", async () => {
+    const { id, socket } = await g.connectedSession();
+    const group = '120363025246125487@g.us';
+    socket.emit('groups.upsert', [
+      {
+        id: group,
+        subject: 'Keluarga',
+        owner: `${BUDI}@s.whatsapp.net`,
+        creation: 1_732_300_000,
+        participants: [
+          { id: `${BUDI}@s.whatsapp.net`, admin: 'superadmin' },
+          { id: '443322110099887@lid', admin: null },
+        ],
+      },
+    ]);
+    const path = `/api/v1/sessions/${id}/groups/${group}`;
+    await eventually(async () => expect((await g.call('get', path)).status).toBe(200));
+    expect(socket.directoryCalls).toEqual([]);
+    expect((await g.call('get', path)).body.participants).toEqual([
+      { id: `${BUDI}@s.whatsapp.net`, phoneNumber: BUDI, role: 'superadmin' },
+      { id: '443322110099887@lid', phoneNumber: null, role: 'member' },
+    ]);
+    // Later WhatsApp reveals the LID's number, and someone joins.
+    socket.emit('lid-mapping.update', { lid: '443322110099887@lid', pn: '6287712345678@s.whatsapp.net' });
+    socket.emit('group-participants.update', { id: group, author: `${BUDI}@s.whatsapp.net`, participants: [{ id: `${SARI}@s.whatsapp.net` }], action: 'add' });
+    await eventually(async () =>
+      expect((await g.call('get', path)).body.participants).toEqual([
+        { id: `${BUDI}@s.whatsapp.net`, phoneNumber: BUDI, role: 'superadmin' },
+        { id: '443322110099887@lid', phoneNumber: '6287712345678', role: 'member' },
+        { id: `${SARI}@s.whatsapp.net`, phoneNumber: SARI, role: 'member' },
+      ]),
+    );
+    socket.emit('groups.update', [{ id: group, subject: 'Keluarga Besar', announce: true }]);
+    await eventually(async () => expect((await g.call('get', path)).body).toMatchObject({ subject: 'Keluarga Besar', announce: true }));
     expect(socket.directoryCalls).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { closeError, fakeGroup } from '../fixtures/baileys/fake-socket';
 import { BaileysGateway, OWN_NUMBER, startBaileysGateway } from '../support/baileys-gateway';
 import { ConnectorServer } from '../support/connector-server';
-import { auth, createSession } from '../support/ingest';
+import { auth, createSession, ingest } from '../support/ingest';
 import { createKey, startTestApp, TestApp, uniqueOrg } from '../support/test-app';
 
 const GROUP = '120363025246125486@g.us';
@@ -78,6 +78,14 @@ describe('groups through a connector (external provider)', () => {
     expect((await get(`/groups/${jid}`)).body.subject).toBe('Keluarga Besar');
     expect(connector.requests).toHaveLength(2);
     expect((await get(`/groups/${jid}?refresh=yes`)).status).toBe(422);
+  });
+
+  it("fills a LID participant's number from what the session knows of that LID", async () => {
+    const jid = '120363025246125004@g.us';
+    expect((await get(`/groups/${jid}`)).body.participants[1]).toEqual({ id: '215492034568291@lid', phoneNumber: null, role: 'admin' });
+    await ingest(t, key, sid, [{ type: 'contact.upsert', contact: { id: `${SARI}@s.whatsapp.net`, lid: '215492034568291@lid' } }]);
+    expect((await get(`/groups/${jid}`)).body.participants[1]).toEqual({ id: '215492034568291@lid', phoneNumber: SARI, role: 'admin' });
+    expect(connector.requests).toHaveLength(1);
   });
 
   it('creates a group (201, cached) with the connector', async () => {
