@@ -138,4 +138,21 @@ describe('actions that reach the replica holding the session', () => {
     expect(unheld.status).toBe(503);
     expect(unheld.body.error.message).toBe('no replica holds this session right now');
   }, 30_000);
+
+  it('looks numbers up, reads groups and changes them on the holder, for a request made to another replica', async () => {
+    const { id: sid, socket } = await a.connectedSession();
+    const lookup = await viaB('post', `/api/v1/sessions/${sid}/numbers/lookup`).send({ phoneNumbers: ['6281234567890'] });
+    expect(lookup.body).toEqual({ data: [{ phoneNumber: '6281234567890', exists: true, jid: BUDI }] });
+    const group = await viaB('get', `/api/v1/sessions/${sid}/groups/120363025246125486@g.us`);
+    expect(group.body).toMatchObject({ id: '120363025246125486@g.us', subject: 'Group' });
+    const added = await viaB('post', `/api/v1/sessions/${sid}/groups/120363025246125486@g.us/participants`).send({ add: ['6281234567890'] });
+    expect(added.body).toEqual({ data: [{ phoneNumber: '6281234567890', result: 'added', reason: null }] });
+    expect(socket.directoryCalls.map(([method]) => method)).toEqual(['onWhatsApp', 'groupMetadata', 'groupParticipantsUpdate']);
+    expect((await sql.query('SELECT 1 FROM holder_requests')).rows).toEqual([]);
+
+    await a.t.app.get(SessionOwnershipService).release(sid);
+    const unheld = await viaB('get', `/api/v1/sessions/${sid}/groups/120363025246125486@g.us/invite-link`);
+    expect(unheld.status).toBe(503);
+    expect(unheld.body.error.message).toBe('no replica holds this session right now');
+  });
 });
