@@ -174,6 +174,14 @@ export function checkTargets(bench: Bench): Target[] {
     const ratio = bench.feedPageRps / bench.firstPageRps;
     targets.push({ name: 'feedPageRps >= 0.8 x firstPageRps', met: ratio >= 0.8, measured: `${ratio.toFixed(2)} x` });
   }
+  if (has('contactsDeepPageRps', 'contactsFirstPageRps')) {
+    const ratio = bench.contactsDeepPageRps / bench.contactsFirstPageRps;
+    targets.push({
+      name: 'contactsDeepPageRps within 10% of contactsFirstPageRps (page after 45,000 of 50,000)',
+      met: ratio >= 0.9,
+      measured: `${bench.contactsDeepPageRps} vs ${bench.contactsFirstPageRps} req/s (${ratio.toFixed(2)} x)`,
+    });
+  }
   if (has('streamFanoutP99Ms', 'streamRssMb')) {
     targets.push({
       name: '1000 streams: fan-out p99 < 1000 ms, RSS < 400 MB',

@@ -28,6 +28,7 @@ import { combineRounds, HttpResult, HttpScenario, runHttpScenario } from './http
 import { runStreamFanout, runWebhookScenarios, StreamBench, WebhookBench } from './events-load';
 import { IngestTarget, runIngestScenario } from './ingest-load';
 import { MediaBench, runMediaBench } from './media-load';
+import { ContactsBench, runContactsBench } from './contacts-load';
 import { addCpu, CpuMeter, NO_CPU, RssSampler } from './process-usage';
 import {
   Bench,
@@ -57,6 +58,7 @@ const SCENARIOS = [
   'feed',
   'stream',
   'media',
+  'contacts',
 ] as const;
 type ScenarioKey = (typeof SCENARIOS)[number];
 
@@ -412,6 +414,26 @@ async function main(): Promise<void> {
       log(`  ${scenario.name}: ${feed.rps.toFixed(0)} req/s, p99 ${feed.p99Ms} ms, ${feed.errors} errors`);
     }
 
+    let contacts: ContactsBench | undefined;
+    if (runs('contacts')) {
+      t = performance.now();
+      contacts = await runContactsBench({
+        baseUrl: gateway.baseUrl,
+        databaseUrl: database.url,
+        sessionId: big.sessionId,
+        orgId: big.orgId,
+        key: readKey,
+        contacts: 50_000,
+        deepAt: 45_000,
+        connections: options.connections,
+        warmupSeconds: options.warmupSeconds,
+        seconds: options.seconds,
+        rounds: options.rounds,
+        log,
+      });
+      log(`  contacts scenarios in ${elapsed(t)}`);
+    }
+
     // The scenarios' peak; the streams' own memory has its own target.
     const peakRssMb = rss.peakMb();
     let stream: (StreamBench & { rssMb: number }) | undefined;
@@ -461,6 +483,7 @@ async function main(): Promise<void> {
       keysetDeepExplainMs: costs?.[1].executionMs ?? NaN,
       offsetDeepExplainMs: costs?.[2].executionMs ?? NaN,
       ...media,
+      ...contacts,
       rssMb: Number(peakRssMb.toFixed(1)),
       messages: seeded.messages,
       errors:
@@ -468,7 +491,8 @@ async function main(): Promise<void> {
         (ingest?.errors ?? 0) +
         (webhooks?.ingestWithWebhook.errors ?? 0) +
         (feed?.errors ?? 0) +
-        (media?.mediaErrors ?? 0),
+        (media?.mediaErrors ?? 0) +
+        (contacts?.contactsErrors ?? 0),
       connections: options.connections,
       secondsPerScenario: options.seconds,
       totalSeconds: Math.round((performance.now() - started) / 1000),

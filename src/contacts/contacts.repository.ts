@@ -134,7 +134,7 @@ export class ContactsRepository {
    * primary key from the cursor on, so a deep page costs what the first does.
    */
   async listPage(orgId: string, sessionId: string, limit: number, after: string): Promise<ContactRow[] | null> {
-    return scopedRows(await queryPrepared<ContactRow | { jid: null }>(this.dataSource, LIST_SQL, [sessionId, orgId, limit, after]));
+    return scopedRows(await queryPrepared<ContactRow | { jid: null }>(this.dataSource, CONTACTS_PAGE_SQL, [sessionId, orgId, limit, after]));
   }
 
   /**
@@ -171,7 +171,8 @@ const READ_COLUMNS = 'c.jid, c.phone_number, c.lid, c.name, c.push_name, c.is_bu
 const SESSION_SCOPE = 'FROM sessions s LEFT JOIN LATERAL';
 const SESSION_WHERE = 'WHERE s.id = $1 AND s.org_id = $2 AND s.deleted_at IS NULL';
 
-const LIST_SQL = `SELECT c.* ${SESSION_SCOPE} (
+/** One page of a session's contacts: $1 session, $2 organization, $3 limit, $4 the JID to continue after. */
+export const CONTACTS_PAGE_SQL = `SELECT c.* ${SESSION_SCOPE} (
                     SELECT ${READ_COLUMNS} FROM contacts c
                      WHERE c.session_id = $1 AND c.jid > $4
                      ORDER BY c.jid LIMIT $3
