@@ -31,6 +31,8 @@ const PATH_PARAMETERS = {
   sid: ULID_SCHEMA,
   id: ULID_SCHEMA,
   cid: CHAT_ID_SCHEMA,
+  // A person or a group (API.md §10): the JIDs a chat can have.
+  jid: CHAT_ID_SCHEMA,
   mid: { type: 'string', pattern: MESSAGE_ID_PATTERN.source, minLength: 1, maxLength: 128 },
   did: { type: 'string', pattern: DELIVERY_ID_PATTERN.source, minLength: 5, maxLength: 22 },
 } as const;
