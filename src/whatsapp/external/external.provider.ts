@@ -2,7 +2,7 @@ import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { ConflictError } from '../../common/errors/app-error';
 import { AppConfig } from '../../config/app-config';
 import { ProviderRegistry } from '../providers/provider-registry';
-import { OutgoingMessage, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
+import { ChatAction, OutgoingMessage, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
 
 /** The contract's send timeout for the connector. */
 const SEND_TIMEOUT_MS = 5000;
@@ -63,40 +63,71 @@ export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
 
   /** One attempt, no retry: a 2xx within the timeout (5 s) means sent, anything else failed. */
   async send(session: ProviderSession, chatJid: string, message: OutgoingMessage): Promise<void> {
+    await this.post({ sessionId: session.id, chatId: chatJid, message: messageBody(message) }, message.id);
+  }
+
+  applyChatState(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Posted to the same URL as sends, as `{"sessionId", "chatId", "action"}`; a 2xx within 5 s is success. */
+  async act(session: ProviderSession, chatJid: string, action: ChatAction): Promise<void> {
+    await this.post({ sessionId: session.id, chatId: chatJid, action: actionBody(action) });
+  }
+
+  private async post(body: unknown, idempotencyKey?: string): Promise<void> {
     if (!this.sendUrl) throw new ConflictError('no connector is configured to send for external sessions');
     const response = await fetch(this.sendUrl, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': message.id },
-      body: JSON.stringify({
-        sessionId: session.id,
-        chatId: chatJid,
-        message: {
-          id: message.id,
-          type: message.type,
-          text: message.text,
-          // The connector fetches the bytes from the gateway with its own key (`read`).
-          ...(message.type !== 'text'
-            ? {
-                media: {
-                  mimetype: message.media.mimetype,
-                  size: message.media.size,
-                  sha256: message.media.sha256,
-                  fileName: message.media.fileName,
-                  url: message.media.url,
-                  voiceNote: message.media.voiceNote,
-                },
-              }
-            : {}),
-        },
-      }),
+      headers: { 'Content-Type': 'application/json', ...(idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {}) },
+      body: JSON.stringify(body),
       signal: AbortSignal.timeout(this.sendTimeoutMs),
     });
     // The body is not needed; reading it to the end frees the connection.
     await response.arrayBuffer().catch(() => undefined);
     if (!response.ok) throw new Error(`the connector answered ${response.status}`);
   }
+}
 
-  applyChatState(): Promise<void> {
-    return Promise.resolve();
+/** The `message` of a send: the stored message as the connector needs it to send it. */
+function messageBody(message: OutgoingMessage): Record<string, unknown> {
+  const common = { id: message.id, type: message.type, ...(message.replyTo ? { replyTo: message.replyTo.id } : {}) };
+  switch (message.type) {
+    case 'text':
+      return { ...common, text: message.text };
+    case 'location':
+      return { ...common, text: null, location: message.location };
+    case 'contact':
+      return { ...common, text: null, contacts: message.contacts };
+    default:
+      return {
+        ...common,
+        text: message.text,
+        // The connector fetches the bytes from the gateway with its own key (`read`).
+        media: {
+          mimetype: message.media.mimetype,
+          size: message.media.size,
+          sha256: message.media.sha256,
+          fileName: message.media.fileName,
+          url: message.media.url,
+          voiceNote: message.media.voiceNote,
+        },
+      };
+  }
+}
+
+/** The `action` of API.md §4: the route's body, with the message it is about named by id. */
+function actionBody(action: ChatAction): Record<string, unknown> {
+  switch (action.type) {
+    case 'reaction':
+      return { type: action.type, messageId: action.message.id, emoji: action.emoji };
+    case 'edit':
+      return { type: action.type, messageId: action.message.id, text: action.text };
+    case 'revoke':
+      return { type: action.type, messageId: action.message.id };
+    case 'read':
+      return { type: action.type, messageIds: action.messages.map((message) => message.id) };
+    case 'presence':
+      return { type: action.type, state: action.state };
   }
 }
