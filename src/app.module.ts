@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { Logger } from 'pino';
 import { AuthModule } from './auth/auth.module';
 import { ChatsModule } from './chats/chats.module';
+import { ConversationsModule } from './conversations/conversations.module';
 import { ErrorEnvelopeFilter } from './common/errors/error-envelope.filter';
 import { LoggingModule } from './common/logging/logging.module';
 import { StrictValidationPipe } from './common/validation/strict-validation.pipe';
@@ -46,6 +47,7 @@ export class AppModule {
         ChatsModule,
         MessagesModule,
         IngestionModule,
+        ConversationsModule,
         EventsModule.register(options.events),
         WebhooksModule.register(options.webhooks),
         // Always: sessions created with `baileys` need it whatever WA_PROVIDER says now. The package

@@ -25,6 +25,20 @@ import { MessagesRepository } from './messages.repository';
 import { OutboxDispatcher, QueuedSend } from './outbox-dispatcher.service';
 import { SendMessageDto } from './send-message.dto';
 
+/**
+ * The 409 of a session that cannot send (nor act, API.md §9) now. A connection held by a replica,
+ * maybe another one: what it last stored tells.
+ */
+export function checkCanSend(provider: WhatsAppProvider, sessionId: string, status: string): void {
+  if (provider.holdsConnection ? status !== 'connected' : !provider.canSend(sessionId)) {
+    throw new ConflictError(
+      provider.name === 'external'
+        ? 'the session cannot send: no connector is configured for external sessions'
+        : 'the session cannot send: it is not connected',
+    );
+  }
+}
+
 export interface SendResult {
   message: MessageDto;
   /** True when an `Idempotency-Key` answered its first response again and nothing was sent. */
@@ -83,19 +97,8 @@ export class MessageSendService {
       const session = await this.sessions.lockForSend(manager.queryRunner!, sessionId, orgId);
       if (!session) throw sessionNotFound();
       if (!chatJidOf(cid)) throw chatNotFound();
-      this.checkCanSend(this.providers.get(session.provider), sessionId, session.status);
+      checkCanSend(this.providers.get(session.provider), sessionId, session.status);
     });
-  }
-
-  private checkCanSend(provider: WhatsAppProvider, sessionId: string, status: string): void {
-    // A connection held by a replica, maybe another one: what it last stored tells.
-    if (provider.holdsConnection ? status !== 'connected' : !provider.canSend(sessionId)) {
-      throw new ConflictError(
-        provider.name === 'external'
-          ? 'the session cannot send: no connector is configured for external sessions'
-          : 'the session cannot send: it is not connected',
-      );
-    }
   }
 
   private async send(
@@ -146,7 +149,7 @@ export class MessageSendService {
         return { message: stored.response, replayed: true };
       }
       const provider = this.providers.get(session.provider);
-      this.checkCanSend(provider, sessionId, session.status);
+      checkCanSend(provider, sessionId, session.status);
       if (file) await this.files.keep(runner, orgId, file.staged);
       const message = await this.storePending(runner, { id: sessionId, orgId }, chatJid, session.phoneNumber, body, file?.media ?? null);
       if (scope) await this.idempotencyKeys.save(runner, scope, { requestHash: hash, response: message });
