@@ -5,6 +5,7 @@ import {
   ArrayMinSize,
   IsArray,
   IsBoolean,
+  IsDefined,
   IsIn,
   IsNumber,
   IsOptional,
@@ -155,6 +156,7 @@ export class SendMessageDto {
 
   @ApiProperty({ type: SendLocationDto, required: false, description: 'The place, for (and only for) `location`.' })
   @ValidateIf((body: SendMessageDto) => body.type === 'location' || body.location !== undefined)
+  @IsDefined({ message: 'location is required for a location message' })
   @ValidateNested()
   @Type(() => SendLocationDto)
   location?: SendLocationDto;

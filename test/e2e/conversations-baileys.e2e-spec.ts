@@ -34,7 +34,7 @@ describe('conversation actions through a baileys session (stand-in socket)', () 
   async function received(chat: string, text = `pesan ${++n}`, on = socket, session = sid): Promise<string> {
     const id = `3EB0IN${String(++n).padStart(10, '0')}`;
     const key = { remoteJid: chat, fromMe: false, id, ...(chat === GROUP ? { participant: SITI } : {}) };
-    on.emit('messages.upsert', { messages: [{ key, messageTimestamp: Math.floor(Date.now() / 1000), message: { conversation: text } } as WAMessage], type: 'notify' });
+    on.emit('messages.upsert', { messages: [{ key, messageTimestamp: Math.floor(Date.now() / 1000), message: { conversation: text } }], type: 'notify' });
     await eventually(async () => expect((await g.call('get', messagePath(chat, id, session))).status).toBe(200));
     return id;
   }

@@ -331,7 +331,7 @@ describe('conversation actions through an external session and its connector', (
 
     it.each([[{ state: 'typing' }], [{}], [{ state: 'paused', extra: true }], [['composing']]])('refuses %j with 422', async (body) => {
       const mark = connector.requests.length;
-      const res = await call('post', `${sid}/chats/${BUDI}/presence`).send(body as object);
+      const res = await call('post', `${sid}/chats/${BUDI}/presence`).send(body);
       expect([res.status, res.body.error.code]).toEqual([422, 'validation_error']);
       await expectNoAction(mark);
     });
