@@ -8,6 +8,11 @@ export const CHAT_JID_PATTERN = /^(?:[0-9]{1,24}@s\.whatsapp\.net|[0-9]{1,24}(?:
 /** A person: who sent a message in a group or a direct chat. */
 export const USER_JID_PATTERN = /^[0-9]{1,24}@(?:s\.whatsapp\.net|lid)$/;
 
+/** A group chat. */
+export const GROUP_JID_PATTERN = /^[0-9]{1,24}(?:-[0-9]{1,24})?@g\.us$/;
+/** A person's privacy id, which hides their number. */
+export const LID_PATTERN = /^[0-9]{1,24}@lid$/;
+
 export type ChatType = 'direct' | 'group';
 
 export function isChatJid(value: unknown): value is string {
@@ -26,4 +31,9 @@ export function chatTypeOf(jid: string): ChatType {
 /** The JID of the person with phone number `digits`. */
 export function userJidOf(digits: string): string {
   return `${digits}@s.whatsapp.net`;
+}
+
+/** The digits of a phone-number JID (`<digits>@s.whatsapp.net`); null for any other JID. */
+export function phoneNumberOfJid(jid: string | null | undefined): string | null {
+  return jid?.endsWith('@s.whatsapp.net') ? jid.slice(0, -'@s.whatsapp.net'.length) : null;
 }

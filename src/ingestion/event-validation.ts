@@ -1,7 +1,17 @@
 import Ajv, { AnySchemaObject, ErrorObject, SchemaValidateFunction, ValidateFunction } from 'ajv';
 import { ValidationError } from '../common/errors/app-error';
 import { storedTextProblem } from '../common/validation/stored-text';
-import { GatewayEvent, GatewayMessage, MessageUpsertEvent, SessionStatus } from '../domain/gateway-events';
+import {
+  ContactUpsertEvent,
+  GatewayEvent,
+  GatewayMessage,
+  GroupParticipantsEvent,
+  GroupUpsertEvent,
+  MessageContactCard,
+  MessageLocation,
+  MessageUpsertEvent,
+  SessionStatus,
+} from '../domain/gateway-events';
 import { isMediaType, MessageMedia } from '../domain/media';
 import { EventOrigin, ingestionBatchSchema, ingestionEventSchema, PROVIDER_EVENT_TYPES, PUBLIC_EVENT_TYPES } from './ingestion-event.schema';
 
@@ -120,13 +130,58 @@ function mediaOf(media: Partial<MessageMedia>): MessageMedia {
   };
 }
 
-/** What the schema cannot say: only media types carry a file. */
+/** What the schema cannot say: only media types carry a file; a contact known by its LID maps to no other LID. */
 function crossFieldProblems(event: Json): Problems | null {
   const message = event.type === 'message.upsert' ? (event.message as Json & GatewayMessage) : null;
   if (message?.media && !isMediaType(message.type)) {
     return { 'message.media': ['must be null or absent unless type is image, video, audio, document or sticker'] };
   }
+  const contact = event.type === 'contact.upsert' ? (event.contact as ContactUpsertEvent['contact']) : null;
+  if (contact?.id.endsWith('@lid') && contact.lid != null && contact.lid !== contact.id) {
+    return { 'contact.lid': ['must be null, absent or the id itself when the id is a LID'] };
+  }
   return null;
+}
+
+function locationOf(location: MessageLocation): MessageLocation {
+  return { latitude: location.latitude, longitude: location.longitude, name: storable(location.name), address: storable(location.address) };
+}
+
+function cardsOf(cards: MessageContactCard[]): MessageContactCard[] {
+  return cards.map((card) => ({ name: storableText(card.name), phoneNumber: card.phoneNumber ?? null }));
+}
+
+/** The optional fields of a message: absent stays absent (the stored value is kept). */
+function messageExtras(m: GatewayMessage): Partial<GatewayMessage> {
+  const extras: Partial<GatewayMessage> = {};
+  if (m.replyTo !== undefined) extras.replyTo = m.replyTo;
+  if (m.location !== undefined) extras.location = m.location && locationOf(m.location);
+  if (m.contacts !== undefined) extras.contacts = m.contacts && cardsOf(m.contacts);
+  if (m.senderPhoneNumber !== undefined) extras.senderPhoneNumber = m.senderPhoneNumber;
+  return extras;
+}
+
+function contactOf(contact: ContactUpsertEvent['contact']): ContactUpsertEvent['contact'] {
+  const out: ContactUpsertEvent['contact'] = { id: contact.id };
+  if (contact.lid !== undefined) out.lid = contact.lid;
+  if (contact.name !== undefined) out.name = storable(contact.name);
+  if (contact.pushName !== undefined) out.pushName = storable(contact.pushName);
+  if (contact.isBusiness !== undefined) out.isBusiness = contact.isBusiness;
+  return out;
+}
+
+function groupOf(group: GroupUpsertEvent['group']): GroupUpsertEvent['group'] {
+  const out: GroupUpsertEvent['group'] = { id: group.id };
+  if (group.subject !== undefined) out.subject = storable(group.subject);
+  if (group.description !== undefined) out.description = storable(group.description);
+  if (group.ownerId !== undefined) out.ownerId = group.ownerId;
+  if (group.createdAt !== undefined) out.createdAt = group.createdAt;
+  if (group.announce !== undefined) out.announce = group.announce;
+  if (group.restrict !== undefined) out.restrict = group.restrict;
+  if (group.participants !== undefined) {
+    out.participants = group.participants.map((p) => ({ id: p.id, phoneNumber: p.phoneNumber ?? null, role: p.role }));
+  }
+  return out;
 }
 
 /** Builds the event from input that passed the schema, keeping only what the schema names. */
@@ -159,6 +214,7 @@ function toValidEvent(input: Json, rawJson: string | null): ValidEvent {
           text: storable(m.text),
           status: m.status ?? null,
           media: m.media ? mediaOf(m.media) : null,
+          ...messageExtras(m),
         },
         rawJson,
       };
@@ -171,11 +227,29 @@ function toValidEvent(input: Json, rawJson: string | null): ValidEvent {
       return { type: 'chat.delete', chatId: input.chatId as string };
     case 'message.edit': {
       const e = input as Json & Extract<GatewayEvent, { type: 'message.edit' }>;
-      return { type: 'message.edit', chatId: e.chatId, messageId: e.messageId, text: storable(e.text) };
+      const edit = { type: 'message.edit' as const, chatId: e.chatId, messageId: e.messageId, text: storable(e.text) };
+      return e.timestamp === undefined ? edit : { ...edit, timestamp: e.timestamp };
     }
-    default: {
+    case 'message.revoke': {
       const e = input as Json & Extract<GatewayEvent, { type: 'message.revoke' }>;
       return { type: 'message.revoke', chatId: e.chatId, messageId: e.messageId };
+    }
+    case 'message.react': {
+      const e = input as Json & Extract<GatewayEvent, { type: 'message.react' }>;
+      return { type: 'message.react', chatId: e.chatId, messageId: e.messageId, senderId: e.senderId, emoji: storableText(e.emoji), timestamp: e.timestamp };
+    }
+    case 'contact.upsert':
+      return { type: 'contact.upsert', contact: contactOf(input.contact as ContactUpsertEvent['contact']) };
+    case 'group.upsert':
+      return { type: 'group.upsert', group: groupOf(input.group as GroupUpsertEvent['group']) };
+    default: {
+      const e = input as Json & GroupParticipantsEvent;
+      return {
+        type: 'group.participants',
+        groupId: e.groupId,
+        action: e.action,
+        participants: e.participants.map((p) => ({ id: p.id, phoneNumber: p.phoneNumber ?? null })),
+      };
     }
   }
 }

@@ -1,5 +1,5 @@
-import { CHAT_JID_PATTERN, USER_JID_PATTERN } from '../domain/jid';
-import { MESSAGE_STATUSES, MESSAGE_TYPES, SESSION_STATUSES } from '../domain/gateway-events';
+import { CHAT_JID_PATTERN, GROUP_JID_PATTERN, LID_PATTERN, USER_JID_PATTERN } from '../domain/jid';
+import { GROUP_ROLES, MESSAGE_STATUSES, MESSAGE_TYPES, SESSION_STATUSES } from '../domain/gateway-events';
 import { MESSAGE_ID_PATTERN } from '../domain/message-id';
 import { ANNOUNCED_MEDIA_STATUSES, MIMETYPE_PATTERN, SHA256_HEX_PATTERN } from '../domain/media';
 
@@ -14,13 +14,27 @@ import { ANNOUNCED_MEDIA_STATUSES, MIMETYPE_PATTERN, SHA256_HEX_PATTERN } from '
 export type EventOrigin = 'api' | 'provider';
 
 export const MAX_EVENTS_PER_BATCH = 1000;
-export const PUBLIC_EVENT_TYPES = ['session.status', 'chat.upsert', 'message.upsert', 'message.status', 'chat.delete'] as const;
-export const PROVIDER_EVENT_TYPES = [...PUBLIC_EVENT_TYPES, 'message.edit', 'message.revoke'] as const;
+export const PUBLIC_EVENT_TYPES = [
+  'session.status',
+  'chat.upsert',
+  'message.upsert',
+  'message.status',
+  'chat.delete',
+  'message.react',
+  'message.edit',
+  'message.revoke',
+  'contact.upsert',
+] as const;
+export const PROVIDER_EVENT_TYPES = [...PUBLIC_EVENT_TYPES, 'group.upsert', 'group.participants'] as const;
 const MAX_TEXT_LENGTH = 65_536;
 const MAX_NAME_LENGTH = 256;
 const MAX_UNREAD_COUNT = 2_147_483_647;
 const MAX_FILE_NAME_LENGTH = 255;
 const MAX_DIMENSION = 100_000;
+const MAX_ADDRESS_LENGTH = 1024;
+const MAX_CONTACT_CARDS = 100;
+const MAX_EMOJI_LENGTH = 32;
+const MAX_GROUP_PARTICIPANTS = 5000;
 
 type Schema = Record<string, unknown>;
 
@@ -44,6 +58,26 @@ const epochMs: Schema = {
   maximum: Number.MAX_SAFE_INTEGER,
   'x-rule': 'must be a non-negative integer',
 };
+const userJid: Schema = {
+  type: 'string',
+  pattern: USER_JID_PATTERN.source,
+  'x-rule': 'must be <digits>@s.whatsapp.net or <digits>@lid',
+  example: '6281234567890@s.whatsapp.net',
+};
+const nullableUserJid: Schema = { ...userJid, nullable: true, 'x-rule': 'must be null or <digits>@s.whatsapp.net or <digits>@lid' };
+const phoneDigits: Schema = {
+  type: 'string',
+  nullable: true,
+  pattern: '^[0-9]{5,20}$',
+  'x-rule': 'must be null or 5 to 20 digits',
+  example: '6281234567890',
+};
+const coordinate = (limit: number): Schema => ({
+  type: 'number',
+  minimum: -limit,
+  maximum: limit,
+  'x-rule': `must be a number from -${limit} to ${limit}`,
+});
 const oneOf = (values: readonly string[], nullable = false): Schema => ({
   type: 'string',
   enum: nullable ? [...values, null] : [...values],
@@ -110,6 +144,37 @@ function mediaSchema(origin: EventOrigin): Schema {
       'The file of an image, video, audio, document or sticker message; null or absent for other types.',
     ),
     nullable: true,
+  };
+}
+
+function locationSchema(origin: EventOrigin): Schema {
+  return {
+    ...object(
+      {
+        latitude: coordinate(90),
+        longitude: coordinate(180),
+        name: text(origin, 1, MAX_NAME_LENGTH, 'The place name; absent is null.'),
+        address: text(origin, 1, MAX_ADDRESS_LENGTH, 'The address; absent is null.'),
+      },
+      ['latitude', 'longitude'],
+      'The shared place of a `location` message; absent keeps the stored one.',
+    ),
+    nullable: true,
+  };
+}
+
+function contactCardsSchema(origin: EventOrigin): Schema {
+  return {
+    type: 'array',
+    nullable: true,
+    minItems: 1,
+    maxItems: MAX_CONTACT_CARDS,
+    items: object(
+      { name: { ...text(origin, 1, MAX_NAME_LENGTH, 'The name on the card.'), nullable: false }, phoneNumber: phoneDigits },
+      ['name'],
+    ),
+    'x-rule': `must be null or an array of 1 to ${MAX_CONTACT_CARDS} contact cards`,
+    description: 'The contact cards of a `contact` message; absent keeps the stored ones.',
   };
 }
 
@@ -186,6 +251,10 @@ function eventSchemas(origin: EventOrigin): Schema[] {
             text: text(origin, 0, MAX_TEXT_LENGTH, 'Absent is null.'),
             status: { ...oneOf(MESSAGE_STATUSES, true), description: 'Absent is null.' },
             media: mediaSchema(origin),
+            replyTo: { ...messageId, nullable: true, 'x-rule': 'must be null or a message id', description: 'The id of the message of the same chat it quotes.' },
+            location: locationSchema(origin),
+            contacts: contactCardsSchema(origin),
+            senderPhoneNumber: { ...phoneDigits, description: "Digits of the sender's number when known (a `@lid` sender hides it)." },
           },
           ['id', 'chatId', 'fromMe', 'timestamp', 'type'],
           'Stores the message, or updates the stored one with the same chat and id.',
@@ -202,14 +271,90 @@ function eventSchemas(origin: EventOrigin): Schema[] {
       'A receipt: applied only if further along than the stored status; unknown messages are skipped.',
     ),
     eventOf('chat.delete', { chatId: chatJid }, ['chatId'], 'The chat left WhatsApp: it and its messages leave the stored copy.'),
+    eventOf(
+      'message.react',
+      {
+        ...messageRef,
+        senderId: userJid,
+        emoji: { ...text(origin, 0, MAX_EMOJI_LENGTH, 'The emoji; `""` removes the sender\'s reaction.'), nullable: false, 'x-rule': `must be a string of 0 to ${MAX_EMOJI_LENGTH} characters` },
+        timestamp: { ...epochMs, description: 'Epoch ms; the latest reaction of each sender wins.' },
+      },
+      ['chatId', 'messageId', 'senderId', 'emoji', 'timestamp'],
+      'A reaction set or removed; one per sender is kept, the latest wins. Unknown messages are skipped.',
+    ),
+    eventOf(
+      'message.edit',
+      { ...messageRef, text: text(origin, 0, MAX_TEXT_LENGTH, 'The new text.'), timestamp: { ...epochMs, description: 'Epoch ms of the edit.' } },
+      ['chatId', 'messageId', 'text'],
+      'An edit: the text is replaced and the message marked `edited`. Unknown messages are skipped.',
+    ),
+    eventOf('message.revoke', messageRef, ['chatId', 'messageId'], 'Deleted for everyone: the message stays, `revoked`, with its text cleared.'),
+    eventOf(
+      'contact.upsert',
+      {
+        contact: object(
+          {
+            id: { ...userJid, description: "The person's phone-number JID, or their `@lid` while the number is hidden." },
+            lid: {
+              type: 'string',
+              nullable: true,
+              pattern: LID_PATTERN.source,
+              'x-rule': 'must be null or <digits>@lid',
+              description: 'Beside a phone-number `id`: the LID ↔ number mapping.',
+            },
+            name: text(origin, 1, MAX_NAME_LENGTH, 'As saved in the address book.'),
+            pushName: text(origin, 1, MAX_NAME_LENGTH, 'As the person set it.'),
+            isBusiness: boolean,
+          },
+          ['id'],
+          'Creates the contact, or changes only the fields present.',
+        ),
+      },
+      ['contact'],
+      'A person as WhatsApp reveals them, with the LID ↔ number mapping when known.',
+    ),
   ];
-  if (origin === 'provider') {
-    schemas.push(
-      eventOf('message.edit', { ...messageRef, text: text(origin, 0, MAX_TEXT_LENGTH, 'The new text.') }, ['chatId', 'messageId', 'text'], 'An edit.'),
-      eventOf('message.revoke', messageRef, ['chatId', 'messageId'], 'Deleted for everyone.'),
-    );
-  }
+  if (origin === 'provider') schemas.push(...groupEventSchemas(origin));
   return schemas;
+}
+
+const groupJid: Schema = { type: 'string', pattern: GROUP_JID_PATTERN.source, 'x-rule': 'must be a group JID' };
+
+function groupEventSchemas(origin: EventOrigin): Schema[] {
+  const person = (properties: Record<string, Schema>, required: string[]): Schema => ({
+    type: 'array',
+    maxItems: MAX_GROUP_PARTICIPANTS,
+    items: object({ id: userJid, phoneNumber: phoneDigits, ...properties }, ['id', ...required]),
+    'x-rule': `must be an array of at most ${MAX_GROUP_PARTICIPANTS} participants`,
+  });
+  return [
+    eventOf(
+      'group.upsert',
+      {
+        group: object(
+          {
+            id: groupJid,
+            subject: text(origin, 0, MAX_NAME_LENGTH, 'The subject.'),
+            description: text(origin, 0, MAX_TEXT_LENGTH, 'The description.'),
+            ownerId: nullableUserJid,
+            createdAt: { ...epochMs, nullable: true },
+            announce: boolean,
+            restrict: boolean,
+            participants: person({ role: oneOf(GROUP_ROLES) }, ['role']),
+          },
+          ['id'],
+        ),
+      },
+      ['group'],
+      "A group's metadata: the fields present replace the cached ones; `participants` is the whole list.",
+    ),
+    eventOf(
+      'group.participants',
+      { groupId: groupJid, action: oneOf(['add', 'remove', 'promote', 'demote']), participants: person({}, []) },
+      ['groupId', 'action', 'participants'],
+      'People added to, removed from, promoted or demoted in a group.',
+    ),
+  ];
 }
 
 /** One event, as `origin` may send it. */

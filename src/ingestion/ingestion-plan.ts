@@ -2,22 +2,26 @@ import { ChatWrite } from '../chats/chats.repository';
 import { MessageChange, MessageWrite } from '../messages/messages.repository';
 import { furtherStatus } from '../domain/message-status';
 import { SessionStatusChange } from '../sessions/sessions.repository';
-import { MessageStatus } from '../domain/gateway-events';
-import { chatTypeOf } from '../domain/jid';
+import { ContactUpsertEvent, GroupParticipantsEvent, GroupUpsertEvent, MessageReaction, MessageStatus } from '../domain/gateway-events';
+import { chatTypeOf, phoneNumberOfJid } from '../domain/jid';
+import { mergeReactions } from '../domain/reactions';
 import { ValidEvent } from './event-validation';
 
 /**
- * One round of set-based writes. They run in this order: chat deletes, chat upserts (also the
- * chats that messages need), message upserts, message changes (receipts, edits, revokes), then
- * the session status. Each list holds one entry per row.
+ * One round of set-based writes. They run in this order: chat deletes, contacts (so that messages
+ * of a `@lid` sender find a mapping of the same batch), chat upserts (also the chats that messages
+ * need), message upserts, message changes (receipts, reactions, edits, revokes), group metadata,
+ * then the session status. Each list holds one entry per row, except `groups`, applied in order.
  */
 export interface IngestionStep {
   deletedChats: string[];
+  contacts: ContactUpsertEvent['contact'][];
   chats: ChatWrite[];
   /** The chats among `chats` that a `chat.upsert` sent fields for. */
   chatsWithFields: ChatWrite[];
   messages: MessageWrite[];
   messageChanges: MessageChange[];
+  groups: (GroupUpsertEvent | GroupParticipantsEvent)[];
   session?: SessionStatusChange;
 }
 
@@ -25,6 +29,8 @@ const messageKey = (chatJid: string, id: string): string => `${chatJid}\n${id}`;
 
 class StepBuilder {
   readonly deletedChats = new Set<string>();
+  readonly contacts = new Map<string, ContactUpsertEvent['contact']>();
+  readonly groups: (GroupUpsertEvent | GroupParticipantsEvent)[] = [];
   readonly chats = new Map<string, ChatWrite>();
   readonly chatsWithFields = new Set<string>();
   readonly messages = new Map<string, MessageWrite>();
@@ -38,8 +44,8 @@ class StepBuilder {
     return chat;
   }
 
-  // A receipt, edit or revoke of a message this step upserts goes into that upsert (so that a
-  // replayed batch writes nothing); otherwise it is a change to the stored message.
+  // A receipt, reaction, edit or revoke of a message this step upserts goes into that upsert (so
+  // that a replayed batch writes nothing); otherwise it is a change to the stored message.
 
   receipt(chatJid: string, id: string, status: MessageStatus): void {
     const write = this.messages.get(messageKey(chatJid, id));
@@ -50,16 +56,30 @@ class StepBuilder {
     }
   }
 
-  newText(chatJid: string, id: string, text: string | null, revoked: boolean): void {
+  react(chatJid: string, id: string, reaction: MessageReaction): void {
+    const target = this.messages.get(messageKey(chatJid, id)) ?? this.change(chatJid, id);
+    target.reactions = mergeReactions(target.reactions, [reaction]);
+  }
+
+  edit(chatJid: string, id: string, text: string | null): void {
     const write = this.messages.get(messageKey(chatJid, id));
     if (write) {
-      write.text = text;
-      if (revoked) write.rawJson = null;
-    } else {
+      if (!write.revoked) [write.text, write.edited] = [text, true];
+    } else if (!this.change(chatJid, id).revoked) this.change(chatJid, id).text = text;
+  }
+
+  revoke(chatJid: string, id: string): void {
+    const write = this.messages.get(messageKey(chatJid, id));
+    if (write) [write.text, write.revoked, write.edited, write.rawJson] = [null, true, false, null];
+    else {
       const change = this.change(chatJid, id);
-      change.text = text;
-      change.revoked ||= revoked;
+      change.revoked = true;
+      delete change.text;
     }
+  }
+
+  contact(contact: ContactUpsertEvent['contact']): void {
+    this.contacts.set(contact.id, { ...this.contacts.get(contact.id), ...contact });
   }
 
   private change(chatJid: string, id: string): MessageChange {
@@ -72,10 +92,12 @@ class StepBuilder {
   build(): IngestionStep {
     const step: IngestionStep = {
       deletedChats: [...this.deletedChats],
+      contacts: [...this.contacts.values()],
       chats: [...this.chats.values()],
       chatsWithFields: [...this.chatsWithFields].map((jid) => this.chats.get(jid)!),
       messages: [...this.messages.values()],
       messageChanges: [...this.messageChanges.values()],
+      groups: this.groups,
     };
     if (this.session) step.session = this.session;
     return step;
@@ -112,10 +134,13 @@ export function planIngestion(events: readonly ValidEvent[]): IngestionStep[] {
         const m = event.message;
         const key = messageKey(m.chatId, m.id);
         // The upsert replaces everything an earlier write or change in this step would have touched,
-        // except a status further along: statuses never move backwards.
-        const earlierStatus = step.messages.get(key)?.status ?? step.messageChanges.get(key)?.status ?? null;
-        // An upsert that announces no file keeps the one announced before.
-        const media = m.media ?? step.messages.get(key)?.media ?? null;
+        // except what it cannot undo: a status further along, an edit or a revoke, reactions.
+        const earlierWrite = step.messages.get(key);
+        const earlierChange = step.messageChanges.get(key);
+        const earlierStatus = earlierWrite?.status ?? earlierChange?.status ?? null;
+        const revoked = (earlierWrite?.revoked ?? false) || (earlierChange?.revoked ?? false);
+        const editedText = earlierWrite?.edited ? { text: earlierWrite.text } : earlierChange?.text !== undefined ? { text: earlierChange.text } : null;
+        const reactions = earlierWrite?.reactions ?? earlierChange?.reactions ?? null;
         step.messageChanges.delete(key);
         step.chat(m.chatId);
         step.messages.set(key, {
@@ -125,21 +150,39 @@ export function planIngestion(events: readonly ValidEvent[]): IngestionStep[] {
           senderJid: m.senderId,
           ts: m.timestamp,
           type: m.type,
-          text: m.text,
+          text: revoked ? null : editedText ? editedText.text : m.text,
           status: m.status && earlierStatus ? furtherStatus(earlierStatus, m.status) : (m.status ?? earlierStatus),
-          media,
-          rawJson: event.rawJson,
+          // An upsert that announces no file keeps the one announced before.
+          media: m.media ?? earlierWrite?.media ?? null,
+          rawJson: revoked ? null : event.rawJson,
+          replyTo: m.replyTo ?? earlierWrite?.replyTo ?? null,
+          location: m.location ?? earlierWrite?.location ?? null,
+          contacts: m.contacts ?? earlierWrite?.contacts ?? null,
+          senderPn: m.senderPhoneNumber ?? phoneNumberOfJid(m.senderId) ?? earlierWrite?.senderPn ?? null,
+          reactions,
+          edited: !revoked && editedText !== null,
+          revoked,
         });
         break;
       }
       case 'message.status':
         step.receipt(event.chatId, event.messageId, event.status);
         break;
+      case 'message.react':
+        step.react(event.chatId, event.messageId, { senderId: event.senderId, emoji: event.emoji, timestamp: event.timestamp });
+        break;
       case 'message.edit':
-        step.newText(event.chatId, event.messageId, event.text, false);
+        step.edit(event.chatId, event.messageId, event.text);
         break;
       case 'message.revoke':
-        step.newText(event.chatId, event.messageId, null, true);
+        step.revoke(event.chatId, event.messageId);
+        break;
+      case 'contact.upsert':
+        step.contact(event.contact);
+        break;
+      case 'group.upsert':
+      case 'group.participants':
+        step.groups.push(event);
         break;
       case 'session.status': {
         const phoneNumber = event.phoneNumber !== undefined ? event.phoneNumber : step.session?.phoneNumber;

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { ChatsRepository } from '../chats/chats.repository';
+import { ContactsRepository } from '../contacts/contacts.repository';
+import { GroupsRepository } from '../groups/groups.repository';
 import { MessagesRepository } from '../messages/messages.repository';
 import { MediaDownloadsRepository } from '../messages/media-downloads.repository';
 import { AppConfig, ProviderName } from '../config/app-config';
@@ -34,6 +36,8 @@ export class IngestionService {
     private readonly sessions: SessionsRepository,
     private readonly chats: ChatsRepository,
     private readonly messages: MessagesRepository,
+    private readonly contacts: ContactsRepository,
+    private readonly groups: GroupsRepository,
     private readonly metrics: MetricsService,
     private readonly eventLog: EventLogRepository,
     private readonly mediaDownloads: MediaDownloadsRepository,
@@ -70,10 +74,7 @@ export class IngestionService {
       if (orgId !== undefined && provider !== 'external') {
         throw new ConflictError(`session uses the ${provider} provider: events are pushed only into external sessions`);
       }
-      const changes = new ChangeRecorder(sessionId);
-      let messagesStored = 0;
-      for (const step of steps) messagesStored += await this.applyStep(runner, sessionId, provider, step, changes);
-      await this.eventLog.append(runner, session.orgId, changes.events(), history);
+      const messagesStored = await this.applySteps(runner, { id: sessionId, orgId: session.orgId, provider }, steps, history);
       await runner.commitTransaction();
       this.metrics.recordIngestion(provider, events.length, messagesStored);
       return { events: events.length, messagesStored };
@@ -86,8 +87,37 @@ export class IngestionService {
     }
   }
 
+  /**
+   * For services that act on WhatsApp through the API (API.md §9): applies `events` in the
+   * caller's transaction, which holds the session's row lock, exactly as the same events from a
+   * provider would land, events of the log included. Throws `ValidationError` for an invalid event.
+   */
+  async applyWithin(runner: QueryRunner, session: { id: string; orgId: string; provider: ProviderName }, events: readonly GatewayEvent[]): Promise<void> {
+    await this.applySteps(runner, session, planIngestion(validateEvents(events, 'provider')), false);
+  }
+
+  private async applySteps(
+    runner: QueryRunner,
+    session: { id: string; orgId: string; provider: ProviderName },
+    steps: IngestionStep[],
+    history: boolean,
+  ): Promise<number> {
+    const changes = new ChangeRecorder(session.id);
+    let messagesStored = 0;
+    for (const step of steps) messagesStored += await this.applyStep(runner, session.id, session.provider, step, changes);
+    await this.eventLog.append(runner, session.orgId, changes.events(), history);
+    return messagesStored;
+  }
+
   private async applyStep(runner: QueryRunner, sessionId: string, provider: ProviderName, step: IngestionStep, changes: ChangeRecorder): Promise<number> {
     if (step.deletedChats.length > 0) changes.chatsDeleted(await this.chats.deleteMany(runner, sessionId, step.deletedChats));
+    if (step.contacts.length > 0) {
+      const contacts = await this.contacts.upsertMany(runner, sessionId, step.contacts);
+      changes.contactsWritten(contacts);
+      // Messages of a LID sender get the number a mapping just revealed.
+      const mappings = contacts.filter((c) => c.lid !== null && c.phone_number !== null).map((c) => ({ lid: c.lid!, phoneNumber: c.phone_number! }));
+      if (mappings.length > 0) changes.messagesWritten(await this.messages.backfillSenderNumbers(runner, sessionId, mappings));
+    }
     if (step.chats.length > 0) changes.chatsCreated(await this.chats.insertMissing(runner, sessionId, step.chats));
     if (step.chatsWithFields.length > 0) changes.chatsUpdated(await this.chats.applyFields(runner, sessionId, step.chatsWithFields));
     let stored = 0;
@@ -101,6 +131,7 @@ export class IngestionService {
       changes.chatsTouched(await this.chats.refreshLastMessageAt(runner, sessionId, chatsWithMessages));
     }
     if (step.messageChanges.length > 0) changes.messagesWritten(await this.messages.applyChanges(runner, sessionId, step.messageChanges));
+    if (step.groups.length > 0) await this.groups.apply(runner, sessionId, step.groups);
     if (step.session) {
       const session = await this.sessions.applyStatus(runner, sessionId, step.session);
       if (session) changes.sessionUpdated(session);

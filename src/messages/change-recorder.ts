@@ -1,4 +1,6 @@
 import { ChatRow } from '../chats/chats.repository';
+import { toContactDto } from '../contacts/contact.dto';
+import { ContactRow } from '../contacts/contacts.repository';
 import { toChatDto } from '../chats/chat.dto';
 import { NewEvent } from '../events/event-log.repository';
 import { MessageRow } from './messages.repository';
@@ -28,6 +30,10 @@ export class ChangeRecorder {
 
   messagesWritten(rows: readonly (MessageRow & { inserted?: boolean })[]): void {
     for (const row of rows) this.record(`m\n${row.chat_jid}\n${row.id}`, row.inserted ? 'message.created' : 'message.updated', row, toMessageDto);
+  }
+
+  contactsWritten(rows: readonly (ContactRow & { inserted: boolean })[]): void {
+    for (const row of rows) this.record(`p\n${row.jid}`, row.inserted ? 'contact.created' : 'contact.updated', row, toContactDto);
   }
 
   chatsCreated(rows: readonly ChatRow[]): void {

@@ -10,7 +10,7 @@ import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
 import { chatTypeOf, userJidOf } from '../domain/jid';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
-import { ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
+import { ProviderSession, QuotedMessage, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
 import { IncomingMessage } from 'node:http';
 import { MediaMessageType, MessageMedia } from '../domain/media';
 import { MediaFiles } from '../media/media-files.service';
@@ -19,9 +19,9 @@ import { CheckedFile, OutgoingMediaService } from './outgoing-media.service';
 import { ChangeRecorder } from './change-recorder';
 import { IDEMPOTENCY_HEADER, requestHash } from './idempotency-key';
 import { IdempotencyKeysRepository } from './idempotency-keys.repository';
-import { MessageDto } from './message.dto';
+import { MessageDto, toMessageDto } from './message.dto';
 import { newOutgoingMessageId } from './message-id';
-import { MessagesRepository } from './messages.repository';
+import { MessageRow, MessagesRepository } from './messages.repository';
 import { OutboxDispatcher, QueuedSend } from './outbox-dispatcher.service';
 import { SendMessageDto } from './send-message.dto';
 
@@ -71,13 +71,13 @@ export class MessageSendService {
   ) {}
 
   /**
-   * A send with a JSON body (a text, or a file by `media.url` or `media.data`). `origin` is the
+   * A send with a JSON body (a text, a place, contact cards, or a file by `media.url` or `media.data`). `origin` is the
    * gateway's own address as the caller reached it, for the file URL a connector is given.
    */
   async sendJson(orgId: string, sessionId: string, cid: string, json: unknown, key: string | undefined, origin: string): Promise<SendResult> {
     const body = (await this.validation.transform(json, { type: 'body', metatype: SendMessageDto })) as SendMessageDto;
     this.outgoingMedia.checkShape(body, false);
-    if (body.type === 'text') return this.send(orgId, sessionId, cid, body, key, origin);
+    if (body.type === 'text' || body.type === 'location' || body.type === 'contact') return this.send(orgId, sessionId, cid, body, key, origin);
     // Cheap checks first: no file is fetched for a session that cannot send.
     await this.preflight(orgId, sessionId, cid);
     return this.send(orgId, sessionId, cid, body, key, origin, await this.outgoingMedia.fromJson(body));
@@ -148,12 +148,14 @@ export class MessageSendService {
         }
         return { message: stored.response, replayed: true };
       }
+      const quoted = body.replyTo === undefined ? null : await this.messages.findOneIn(runner, sessionId, chatJid, body.replyTo);
+      if (body.replyTo !== undefined && !quoted) throw ValidationError.field('replyTo', 'must be the id of a stored message of this chat');
       const provider = this.providers.get(session.provider);
       checkCanSend(provider, sessionId, session.status);
       if (file) await this.files.keep(runner, orgId, file.staged);
       const message = await this.storePending(runner, { id: sessionId, orgId }, chatJid, session.phoneNumber, body, file?.media ?? null);
       if (scope) await this.idempotencyKeys.save(runner, scope, { requestHash: hash, response: message });
-      const payload = this.outgoing(sessionId, chatJid, message, origin);
+      const payload = this.outgoing(sessionId, chatJid, message, origin, quoted);
       await this.outbox.enqueue(runner, { sessionId, orgId, provider: provider.name, kind: 'send', chatJid, messageId: message.id, payload });
       queued = true;
       return { message, replayed: false };
@@ -168,12 +170,23 @@ export class MessageSendService {
     return this.dispatcher.drain(timeoutMs);
   }
 
-  /** What the outbox row carries for the provider: the file's fields, opened from the blob store by the dispatcher. */
-  private outgoing(sessionId: string, chatJid: string, message: MessageDto, origin: string): QueuedSend {
-    if (!message.media) return { id: message.id, type: 'text', text: message.text! };
+  /**
+   * What the outbox row carries for the provider: the message, with the file's fields (the
+   * dispatcher opens the file from the blob store) and what a reply quotes.
+   */
+  private outgoing(sessionId: string, chatJid: string, message: MessageDto, origin: string, quotedRow: MessageRow | null): QueuedSend {
+    const replyTo: QuotedMessage | null = quotedRow
+      ? { id: quotedRow.id, fromMe: quotedRow.from_me, senderId: quotedRow.sender_jid, type: quotedRow.type, text: quotedRow.text }
+      : null;
+    const { id } = message;
+    if (message.type === 'location') return { id, type: 'location', location: message.location!, replyTo };
+    if (message.type === 'contact') {
+      return { id, type: 'contact', contacts: message.contacts!.map((card) => ({ name: card.name, phoneNumber: card.phoneNumber! })), replyTo };
+    }
+    if (!message.media) return { id, type: 'text', text: message.text!, replyTo };
     const media = message.media;
     return {
-      id: message.id,
+      id,
       type: message.type as MediaMessageType,
       text: message.text,
       media: {
@@ -184,6 +197,7 @@ export class MessageSendService {
         voiceNote: media.voiceNote,
         url: `${origin}/api/v1/sessions/${sessionId}/chats/${chatJid}/messages/${message.id}/media`,
       },
+      replyTo,
     };
   }
 
@@ -196,37 +210,35 @@ export class MessageSendService {
     body: SendMessageDto,
     media: MessageMedia | null,
   ): Promise<MessageDto> {
-    const text = body.text ?? null;
-    const message: MessageDto = {
-      id: newOutgoingMessageId(),
-      chatId: chatJid,
-      fromMe: true,
-      senderId: phoneNumber ? userJidOf(phoneNumber) : null,
-      timestamp: Date.now(),
-      type: body.type,
-      text,
-      status: 'pending',
-      media,
-    };
+    const senderJid = phoneNumber ? userJidOf(phoneNumber) : null;
     const changes = new ChangeRecorder(sessionId);
     changes.chatsCreated(await this.chats.insertMissing(runner, sessionId, [{ jid: chatJid, type: chatTypeOf(chatJid) }]));
     const written = await this.messages.upsertMany(runner, sessionId, [
       {
         chatJid,
-        id: message.id,
+        id: newOutgoingMessageId(),
         fromMe: true,
-        senderJid: message.senderId,
-        ts: message.timestamp,
-        type: message.type,
-        text,
-        status: message.status,
+        senderJid,
+        ts: Date.now(),
+        type: body.type,
+        text: body.text ?? null,
+        status: 'pending',
         media,
         rawJson: null,
+        replyTo: body.replyTo ?? null,
+        location: body.location
+          ? { latitude: body.location.latitude, longitude: body.location.longitude, name: body.location.name ?? null, address: body.location.address ?? null }
+          : null,
+        contacts: body.contacts?.map((card) => ({ name: card.name, phoneNumber: card.phoneNumber })) ?? null,
+        senderPn: phoneNumber,
+        reactions: null,
+        edited: false,
+        revoked: false,
       },
     ]);
     changes.messagesWritten(written);
     changes.chatsTouched(await this.chats.refreshLastMessageAt(runner, sessionId, [chatJid]));
     await this.eventLog.append(runner, orgId, changes.events());
-    return message;
+    return toMessageDto(written[0]);
   }
 }

@@ -1,5 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { MESSAGE_STATUSES, MESSAGE_TYPES, MessageStatus, MessageType } from '../domain/gateway-events';
+import { phoneNumberOfJid } from '../domain/jid';
+import { visibleReactions } from '../domain/reactions';
 import { MEDIA_STATUSES, MediaStatus, MessageMedia } from '../domain/media';
 import { MessageRow } from './messages.repository';
 
@@ -49,6 +51,57 @@ export class MessageMediaDto {
     example: 'ready',
   })
   status!: MediaStatus;
+}
+
+/** A shared place: a `location` message. */
+export class MessageLocationDto {
+  @ApiProperty({ type: 'number', minimum: -90, maximum: 90, example: -6.2 })
+  latitude!: number;
+
+  @ApiProperty({ type: 'number', minimum: -180, maximum: 180, example: 106.816666 })
+  longitude!: number;
+
+  /**
+   * The place name; null when none.
+   * @example "Monas"
+   */
+  name!: string | null;
+
+  /**
+   * The address; null when none.
+   * @example "Gambir, Central Jakarta"
+   */
+  address!: string | null;
+}
+
+/** A shared contact card (a vCard on WhatsApp). */
+export class MessageContactCardDto {
+  /**
+   * The name on the card.
+   * @example "Budi"
+   */
+  name!: string;
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'Digits of its WhatsApp number; null when the card has none.', example: '6281234567890' })
+  phoneNumber!: string | null;
+}
+
+/** One person's reaction; a message keeps the latest one per sender. */
+export class MessageReactionDto {
+  /**
+   * Who reacted.
+   * @example "6281234567890@s.whatsapp.net"
+   */
+  senderId!: string;
+
+  /**
+   * The emoji.
+   * @example "👍"
+   */
+  emoji!: string;
+
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'When, epoch ms.', example: 1732400005000 })
+  timestamp!: number;
 }
 
 /** A message of the gateway's stored copy. */
@@ -105,6 +158,42 @@ export class MessageDto {
     example: null,
   })
   media!: MessageMediaDto | null;
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'The id of the message of the same chat it quotes; null when it quotes none.', example: null })
+  replyTo!: string | null;
+
+  @ApiProperty({
+    type: [MessageReactionDto],
+    description: 'Reactions, one per sender (the latest), oldest first.',
+    example: [{ senderId: '6281234567890@s.whatsapp.net', emoji: '👍', timestamp: 1732400005000 }],
+  })
+  reactions!: MessageReactionDto[];
+
+  /**
+   * Its text was edited after it was sent.
+   * @example false
+   */
+  edited!: boolean;
+
+  /**
+   * Deleted for everyone on WhatsApp: the message stays, with `text` null.
+   * @example false
+   */
+  revoked!: boolean;
+
+  @ApiProperty({ type: MessageLocationDto, nullable: true, description: 'The place of a `location` message; null for other types.', example: null })
+  location!: MessageLocationDto | null;
+
+  @ApiProperty({ type: [MessageContactCardDto], nullable: true, description: 'The cards of a `contact` message; null for other types.', example: null })
+  contacts!: MessageContactCardDto[] | null;
+
+  @ApiProperty({
+    type: 'string',
+    nullable: true,
+    description: "Digits of the sender's number; null while unknown (a `@lid` sender hides it until WhatsApp reveals the mapping).",
+    example: '6281234567890',
+  })
+  senderPhoneNumber!: string | null;
 }
 
 export class MessagePageDto {
@@ -125,6 +214,13 @@ export function toMessageDto(row: MessageRow): MessageDto {
     text: row.text,
     status: row.status,
     media: row.media ? toMediaDto(row.media) : null,
+    replyTo: row.reply_to,
+    reactions: visibleReactions(row.reactions).map((r) => ({ senderId: r.senderId, emoji: r.emoji, timestamp: Number(r.timestamp) })),
+    edited: row.edited,
+    revoked: row.revoked,
+    location: row.location,
+    contacts: row.contacts,
+    senderPhoneNumber: row.sender_pn ?? phoneNumberOfJid(row.sender_jid),
   };
 }
 

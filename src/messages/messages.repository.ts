@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { KeysetPosition } from '../common/pagination/keyset-position';
 import { queryPrepared, queryRows } from '../database/prepared-query';
-import { MessageStatus, MessageType } from '../domain/gateway-events';
+import { MessageContactCard, MessageLocation, MessageReaction, MessageStatus, MessageType } from '../domain/gateway-events';
 import { MESSAGE_STATUS_PROGRESS } from '../domain/message-status';
 import { MEDIA_MESSAGE_TYPES, MediaStatus, MessageMedia } from '../domain/media';
 
@@ -18,6 +18,14 @@ export interface MessageRow {
   text: string | null;
   status: MessageStatus | null;
   media: MessageMedia | null;
+  reply_to: string | null;
+  /** One per sender, removals kept as `emoji: ""` (see `mergeReactions`). */
+  reactions: MessageReaction[] | null;
+  edited: boolean;
+  revoked: boolean;
+  location: MessageLocation | null;
+  contacts: MessageContactCard[] | null;
+  sender_pn: string | null;
 }
 
 /** A message as ingestion stores it. */
@@ -33,21 +41,39 @@ export interface MessageWrite {
   /** Null keeps the stored file's description (a message that is still of a media type). */
   media: MessageMedia | null;
   rawJson: string | null;
+  /** Null keeps the stored value (for the four below). */
+  replyTo: string | null;
+  location: MessageLocation | null;
+  contacts: MessageContactCard[] | null;
+  senderPn: string | null;
+  /** Reactions to merge into the stored ones; null adds none. */
+  reactions: MessageReaction[] | null;
+  /** Edited (its text is the edited one) or revoked in the batch that writes it; a stored mark is never undone. */
+  edited: boolean;
+  revoked: boolean;
 }
 
 /** A row `upsertMany` wrote. */
 export type UpsertedMessageRow = MessageRow & { inserted: boolean };
 
-/** What receipts, edits and revokes do to a stored message. */
+/** What receipts, reactions, edits and revokes do to a stored message. */
 export interface MessageChange {
   chatJid: string;
   id: string;
   /** Applied only if it is further along than the stored status. */
   status?: MessageStatus;
-  /** Present when the text is replaced (edit) or cleared (revoke). */
+  /** Present for an edit: the new text (the message is marked `edited`). */
   text?: string | null;
-  /** A revoked message also loses its provider original. */
+  /** A revoked message loses its text and its provider original, for good. */
   revoked: boolean;
+  /** Reactions to merge into the stored ones. */
+  reactions?: MessageReaction[];
+}
+
+/** A LID whose phone number WhatsApp revealed. */
+export interface LidNumber {
+  lid: string;
+  phoneNumber: string;
 }
 
 /** A message's file as the media routes need it, with the session's provider. */
@@ -72,7 +98,23 @@ export interface ScopedMessages {
   rows: MessageRow[];
 }
 
-const COLUMN_NAMES = ['id', 'from_me', 'sender_jid', 'ts', 'type', 'text', 'status', 'media'];
+const COLUMN_NAMES = [
+  'id',
+  'from_me',
+  'sender_jid',
+  'ts',
+  'type',
+  'text',
+  'status',
+  'media',
+  'reply_to',
+  'reactions',
+  'edited',
+  'revoked',
+  'location',
+  'contacts',
+  'sender_pn',
+];
 const COLUMNS = COLUMN_NAMES.join(', ');
 const M_COLUMNS = COLUMN_NAMES.map((column) => `m.${column}`).join(', ');
 /** The further along of the stored and the incoming status (`$11` is the progress order); null for incoming messages. */
@@ -92,6 +134,40 @@ const MERGED_MEDIA = `CASE WHEN NOT (EXCLUDED.type = ANY ($13::text[])) THEN NUL
                                 AND (m.media->>'status' = 'ready' OR EXCLUDED.media->>'status' = 'pending')
                            THEN jsonb_set(EXCLUDED.media, '{status}', m.media->'status')
                            ELSE EXCLUDED.media END`;
+
+/**
+ * `stored` reactions with `added` merged in (both jsonb arrays): one per sender, the latest by
+ * timestamp, `added` winning a tie — the SQL twin of `mergeReactions`.
+ */
+function mergedReactions(stored: string, added: string): string {
+  return `CASE WHEN ${added} IS NULL THEN ${stored} ELSE (
+            SELECT jsonb_agg(r.v ORDER BY (r.v->>'timestamp')::bigint, r.v->>'senderId')
+              FROM (SELECT DISTINCT ON (e.v->>'senderId') e.v
+                      FROM jsonb_array_elements(COALESCE(${stored}, '[]'::jsonb) || ${added}) WITH ORDINALITY AS e(v, n)
+                     ORDER BY e.v->>'senderId', (e.v->>'timestamp')::bigint DESC, e.n DESC) r) END`;
+}
+
+/**
+ * What an upsert leaves in each column it may change. The outgoing timestamp is the one its send
+ * answered; an edit or a revoke is never undone by a message re-sent in its original form (a
+ * history re-sync, a replayed batch); the optional fields keep the stored value when not sent.
+ */
+const UPSERTED: [string, string][] = [
+  ['from_me', 'EXCLUDED.from_me'],
+  ['sender_jid', 'EXCLUDED.sender_jid'],
+  ['ts', 'CASE WHEN m.from_me THEN m.ts ELSE EXCLUDED.ts END'],
+  ['type', 'EXCLUDED.type'],
+  ['text', 'CASE WHEN m.revoked OR EXCLUDED.revoked THEN NULL WHEN m.edited AND NOT EXCLUDED.edited THEN m.text ELSE EXCLUDED.text END'],
+  ['status', FORWARD_STATUS],
+  ['media', MERGED_MEDIA],
+  ['reply_to', 'COALESCE(EXCLUDED.reply_to, m.reply_to)'],
+  ['reactions', mergedReactions('m.reactions', 'EXCLUDED.reactions')],
+  ['edited', 'm.edited OR EXCLUDED.edited'],
+  ['revoked', 'm.revoked OR EXCLUDED.revoked'],
+  ['location', 'COALESCE(EXCLUDED.location, m.location)'],
+  ['contacts', 'COALESCE(EXCLUDED.contacts, m.contacts)'],
+  ['sender_pn', 'COALESCE(EXCLUDED.sender_pn, m.sender_pn)'],
+];
 
 /**
  * The message page query. It checks the session's organization and the chat in the same
@@ -157,24 +233,28 @@ export class MessagesRepository {
    * fields would not change is not written.
    */
   async upsertMany(runner: QueryRunner, sessionId: string, messages: MessageWrite[]): Promise<UpsertedMessageRow[]> {
-    return await queryRows<UpsertedMessageRow>(runner, `INSERT INTO messages AS m (session_id, chat_jid, id, from_me, sender_jid, ts, type, text, status, raw, media)
-       SELECT $1, u.chat_jid, u.id, u.from_me, u.sender_jid, u.ts, u.type, u.text,
+    return await queryRows<UpsertedMessageRow>(runner, `INSERT INTO messages AS m
+         (session_id, chat_jid, id, from_me, sender_jid, ts, type, text, status, raw, media,
+          reply_to, location, contacts, sender_pn, reactions, edited, revoked)
+       SELECT $1, u.chat_jid, u.id, u.from_me, u.sender_jid, u.ts, u.type, CASE WHEN u.revoked THEN NULL ELSE u.text END,
               CASE WHEN u.from_me THEN u.status END, u.raw,
-              CASE WHEN u.type = ANY ($13::text[]) THEN u.media END
+              CASE WHEN u.type = ANY ($13::text[]) THEN u.media END,
+              u.reply_to, u.location, u.contacts,
+              -- A LID sender's number, when a mapping is stored already.
+              COALESCE(u.sender_pn, CASE WHEN u.sender_jid LIKE '%@lid'
+                THEN (SELECT c.phone_number FROM contacts c WHERE c.session_id = $1 AND c.lid = u.sender_jid) END),
+              u.reactions, u.edited, u.revoked
          FROM unnest($2::text[], $3::text[], $4::boolean[], $5::text[], $6::bigint[], $7::text[],
-                     $8::text[], $9::text[], $10::jsonb[], $12::jsonb[])
-              AS u(chat_jid, id, from_me, sender_jid, ts, type, text, status, raw, media)
+                     $8::text[], $9::text[], $10::jsonb[], $12::jsonb[],
+                     $14::text[], $15::jsonb[], $16::jsonb[], $17::text[], $18::jsonb[], $19::boolean[], $20::boolean[])
+              AS u(chat_jid, id, from_me, sender_jid, ts, type, text, status, raw, media,
+                   reply_to, location, contacts, sender_pn, reactions, edited, revoked)
        ON CONFLICT (session_id, chat_jid, id) DO UPDATE
-          SET from_me = EXCLUDED.from_me, sender_jid = EXCLUDED.sender_jid,
-              ts = CASE WHEN m.from_me THEN m.ts ELSE EXCLUDED.ts END,
-              type = EXCLUDED.type, text = EXCLUDED.text,
-              status = ${FORWARD_STATUS}, raw = COALESCE(EXCLUDED.raw, m.raw),
-              media = ${MERGED_MEDIA},
+          SET ${UPSERTED.map(([column, value]) => `${column} = ${value}`).join(', ')},
+              raw = CASE WHEN m.revoked OR EXCLUDED.revoked THEN NULL ELSE COALESCE(EXCLUDED.raw, m.raw) END,
               media_error = CASE WHEN (${MERGED_MEDIA}) IS NOT DISTINCT FROM m.media THEN m.media_error END
-        WHERE (m.from_me, m.sender_jid, m.ts, m.type, m.text, m.status, m.media)
-              IS DISTINCT FROM (EXCLUDED.from_me, EXCLUDED.sender_jid,
-                                CASE WHEN m.from_me THEN m.ts ELSE EXCLUDED.ts END,
-                                EXCLUDED.type, EXCLUDED.text, ${FORWARD_STATUS}, ${MERGED_MEDIA})
+        WHERE (${UPSERTED.map(([column]) => `m.${column}`).join(', ')})
+              IS DISTINCT FROM (${UPSERTED.map(([, value]) => value).join(', ')})
        RETURNING m.chat_jid, ${M_COLUMNS}, (m.xmax = 0) AS inserted`,
       [
         sessionId,
@@ -190,6 +270,13 @@ export class MessagesRepository {
         MESSAGE_STATUS_PROGRESS,
         messages.map((m) => (m.media ? JSON.stringify(m.media) : null)),
         MEDIA_MESSAGE_TYPES,
+        messages.map((m) => m.replyTo),
+        messages.map((m) => (m.location ? JSON.stringify(m.location) : null)),
+        messages.map((m) => (m.contacts ? JSON.stringify(m.contacts) : null)),
+        messages.map((m) => m.senderPn),
+        messages.map((m) => (m.reactions ? JSON.stringify(m.reactions) : null)),
+        messages.map((m) => m.edited),
+        messages.map((m) => m.revoked),
       ],
     );
   }
@@ -232,24 +319,29 @@ export class MessagesRepository {
   }
 
   /**
-   * Applies receipts, edits and revokes to stored messages and returns the rows that changed;
-   * unknown messages are skipped, and a receipt never gives an incoming message a status.
+   * Applies receipts, reactions, edits and revokes to stored messages and returns the rows that
+   * changed; unknown messages are skipped, a receipt never gives an incoming message a status, and
+   * nothing brings back the text of a revoked message.
    */
   async applyChanges(runner: QueryRunner, sessionId: string, changes: MessageChange[]): Promise<MessageRow[]> {
     return await queryRows<MessageRow>(runner, `UPDATE messages m
-          SET status = CASE WHEN n.moves THEN n.status ELSE m.status END,
-              text = CASE WHEN n.set_text THEN n.text ELSE m.text END,
+          SET status = n.status, text = n.text, edited = n.edited, revoked = n.revoked, reactions = n.reactions,
               raw = CASE WHEN n.revoked THEN NULL ELSE m.raw END
          FROM (
-           SELECT u.*, u.status IS NOT NULL AND m2.from_me
-                       AND (m2.status IS NULL OR array_position($8::text[], u.status) > array_position($8::text[], m2.status))
-                       AS moves
-             FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[])
-                  AS u(chat_jid, id, status, set_text, text, revoked)
+           SELECT u.chat_jid, u.id,
+                  CASE WHEN u.status IS NOT NULL AND m2.from_me
+                            AND (m2.status IS NULL OR array_position($8::text[], u.status) > array_position($8::text[], m2.status))
+                       THEN u.status ELSE m2.status END AS status,
+                  CASE WHEN u.revoked OR m2.revoked THEN NULL WHEN u.edit THEN u.text ELSE m2.text END AS text,
+                  m2.edited OR (u.edit AND NOT u.revoked AND NOT m2.revoked) AS edited,
+                  m2.revoked OR u.revoked AS revoked,
+                  ${mergedReactions('m2.reactions', 'u.reactions')} AS reactions
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::boolean[], $9::jsonb[])
+                  AS u(chat_jid, id, status, edit, text, revoked, reactions)
              JOIN messages m2 ON m2.session_id = $1 AND m2.chat_jid = u.chat_jid AND m2.id = u.id
          ) n
         WHERE m.session_id = $1 AND m.chat_jid = n.chat_jid AND m.id = n.id
-          AND (n.moves OR (n.set_text AND m.text IS DISTINCT FROM n.text) OR (n.revoked AND m.raw IS NOT NULL))
+          AND (m.status, m.text, m.edited, m.revoked, m.reactions) IS DISTINCT FROM (n.status, n.text, n.edited, n.revoked, n.reactions)
        RETURNING m.chat_jid, ${M_COLUMNS}`,
       [
         sessionId,
@@ -260,7 +352,56 @@ export class MessagesRepository {
         changes.map((c) => c.text ?? null),
         changes.map((c) => c.revoked),
         MESSAGE_STATUS_PROGRESS,
+        changes.map((c) => (c.reactions ? JSON.stringify(c.reactions) : null)),
       ],
+    );
+  }
+
+  /**
+   * Gives the messages of `@lid` senders the phone number a mapping revealed, and returns the rows
+   * that changed (not those of chats being purged).
+   */
+  async backfillSenderNumbers(runner: QueryRunner, sessionId: string, mappings: LidNumber[]): Promise<MessageRow[]> {
+    return await queryRows<MessageRow>(
+      runner,
+      `UPDATE messages m SET sender_pn = u.phone_number
+         FROM unnest($2::text[], $3::text[]) AS u(lid, phone_number)
+        WHERE m.session_id = $1 AND m.sender_jid LIKE '%@lid' AND m.sender_jid = u.lid
+          AND m.sender_pn IS DISTINCT FROM u.phone_number
+          AND NOT EXISTS (SELECT 1 FROM chats c WHERE c.session_id = m.session_id AND c.jid = m.chat_jid AND c.purging)
+       RETURNING m.chat_jid, ${M_COLUMNS}`,
+      [sessionId, mappings.map((m) => m.lid), mappings.map((m) => m.phoneNumber)],
+    );
+  }
+
+  /** One message in the caller's transaction (which checked the session's organization). */
+  async findOneIn(runner: QueryRunner, sessionId: string, chatJid: string, id: string): Promise<MessageRow | null> {
+    const [row] = await queryRows<MessageRow>(
+      runner,
+      `SELECT chat_jid, ${COLUMNS} FROM messages WHERE session_id = $1 AND chat_jid = $2 AND id = $3`,
+      [sessionId, chatJid, id],
+    );
+    return row ?? null;
+  }
+
+  /** Removes one message from the stored copy (a local delete) in the caller's transaction; false when there is none. */
+  async deleteOne(runner: QueryRunner, sessionId: string, chatJid: string, id: string): Promise<boolean> {
+    const rows = await queryRows(runner, 'DELETE FROM messages WHERE session_id = $1 AND chat_jid = $2 AND id = $3 RETURNING id', [
+      sessionId,
+      chatJid,
+      id,
+    ]);
+    return rows.length > 0;
+  }
+
+  /** The chat's newest `limit` received messages, newest first (on `messages_page_idx`): what read receipts are for. */
+  async newestReceived(runner: QueryRunner, sessionId: string, chatJid: string, limit: number): Promise<MessageRow[]> {
+    return await queryRows<MessageRow>(
+      runner,
+      `SELECT chat_jid, ${COLUMNS} FROM messages
+        WHERE session_id = $1 AND chat_jid = $2 AND NOT from_me
+        ORDER BY ts DESC, id DESC LIMIT $3`,
+      [sessionId, chatJid, limit],
     );
   }
 }

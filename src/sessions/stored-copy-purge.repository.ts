@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 
 /** A deleted session's rows, in the order they go: what references a table goes before it. */
-const SESSION_TABLES = ['messages', 'chats', 'session_auth', 'idempotency_keys'] as const;
+const SESSION_TABLES = ['messages', 'chats', 'contacts', 'groups', 'number_lookups', 'session_auth', 'idempotency_keys'] as const;
 type SessionTable = (typeof SESSION_TABLES)[number];
 
 /** Deletes up to `limit` rows of `table` that match `where`; returns how many. */

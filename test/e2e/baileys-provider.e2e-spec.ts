@@ -159,22 +159,26 @@ describe('Baileys provider (stand-in sockets, real ingestion and PostgreSQL)', (
         { id: ALUMNI, name: 'Alumni 2010', type: 'group', archived: false, pinned: false, mutedUntil: null, unreadCount: 0, lastMessageAt: 1732390000000 },
       ]),
     );
+    const plain = { replyTo: null, reactions: [], edited: false, revoked: false, location: null, contacts: null, senderPhoneNumber: '6281234567890' };
     expect(await messages(id, BUDI)).toEqual([
-      { id: '3EB0A1B2C3D4E5F60718', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732400100000, type: 'text', text: 'Halo, apa kabar?', status: null, media: null },
-      { id: '3EB0C0FFEE0000000002', chatId: BUDI, fromMe: true, senderId: OWN, timestamp: 1732400050000, type: 'text', text: 'Baik, cek https://example.com', status: 'read', media: null },
+      { id: '3EB0A1B2C3D4E5F60718', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732400100000, type: 'text', text: 'Halo, apa kabar?', status: null, media: null, ...plain },
+      { id: '3EB0C0FFEE0000000002', chatId: BUDI, fromMe: true, senderId: OWN, timestamp: 1732400050000, type: 'text', text: 'Baik, cek https://example.com', status: 'read', media: null, ...plain, senderPhoneNumber: '6281200000000' },
       { id: '3EB0IMAGE00000000003', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732400000000, type: 'image', text: 'Foto liburan', status: null, media: {
         mimetype: 'image/jpeg', size: 204800, fileName: null, sha256: 'abcdef123456789abcdef123456789abcdef123456789abcdef123456789abcd',
         width: 960, height: 1280, durationMs: null, voiceNote: false, status: 'pending',
-      } },
-      { id: '3EB0EPHEMERAL0000004', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732399950000, type: 'text', text: 'Pesan sementara', status: null, media: null },
-      { id: '3EB0VIEWONCE00000005', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732399900000, type: 'image', text: null, status: null, media: null },
+      }, ...plain },
+      { id: '3EB0EPHEMERAL0000004', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732399950000, type: 'text', text: 'Pesan sementara', status: null, media: null, ...plain },
+      { id: '3EB0VIEWONCE00000005', chatId: BUDI, fromMe: false, senderId: BUDI, timestamp: 1732399900000, type: 'image', text: null, status: null, media: null, ...plain },
     ]);
     expect((await messages(id, FAMILY)).map((m) => [m.id, m.type, m.senderId, m.text])).toEqual([
       ['A1B2C3D4E5F6A7B8C9D0', 'text', '6285611112222@s.whatsapp.net', 'Selamat pagi semua'],
       ['A1B2C3D4E5F6A7B8C9D1', 'video', '6285733334444@s.whatsapp.net', 'Video acara kemarin'],
       ['A1B2C3D4E5F6A7B8C9D2', 'audio', '11223344556677@lid', null],
-      ['3EB0REACTION00000007', 'reaction', OWN, '👍'],
     ]);
+    // The history's reaction is on the message it reacts to.
+    expect((await messages(id, FAMILY)).find((m) => m.id === 'A1B2C3D4E5F6A7B8C9D0')).toMatchObject({
+      reactions: [{ senderId: OWN, emoji: '👍', timestamp: 1732398975000 }],
+    });
     expect((await messages(id, SARI)).map((m) => [m.id, m.type, m.text, m.status])).toEqual([
       ['3AF1D0C0000000000008', 'document', 'Laporan Q3', null],
       ['3AF1D0C0000000000009', 'sticker', null, null],
@@ -209,10 +213,10 @@ describe('Baileys provider (stand-in sockets, real ingestion and PostgreSQL)', (
       ]),
     );
     const budi = await messages(id, BUDI);
-    expect(budi.slice(0, 2).map((m) => [m.id, m.type, m.text])).toEqual([
-      ['3EB0REACT00000000002', 'reaction', '❤️'],
-      ['3EB0LIVEIMAGE0000001', 'image', 'Ini tempatnya'],
-    ]);
+    expect(budi[0]).toMatchObject({ id: '3EB0LIVEIMAGE0000001', type: 'image', text: 'Ini tempatnya' });
+    expect(budi.find((m) => m.id === '3EB0C0FFEE0000000002')).toMatchObject({
+      reactions: [{ senderId: BUDI, emoji: '❤️', timestamp: 1732399021000 }],
+    });
     expect(budi.find((m) => m.id === '3EB0A1B2C3D4E5F60718')).toMatchObject({ text: null });
     expect(budi.find((m) => m.id === '3EB0C0FFEE0000000002')).toMatchObject({ text: 'Baik, sudah dicek', status: 'read' });
     expect((await messages(id, SARI))[0]).toMatchObject({
@@ -223,8 +227,9 @@ describe('Baileys provider (stand-in sockets, real ingestion and PostgreSQL)', (
     });
     const family = await messages(id, FAMILY);
     expect(family[0]).toMatchObject({ id: '3A5C7E9F1B3D5F7A9C1E', senderId: '6285733334444@s.whatsapp.net', text: 'Nanti malam kumpul jam 7 ya' });
-    expect(family.find((m) => m.id === 'A1B2C3D4E5F6A7B8C9D0')).toMatchObject({ text: null });
-    expect(family.find((m) => m.id === '3EB0REACTION00000007')).toMatchObject({ status: 'played' });
+    expect(family.find((m) => m.id === 'A1B2C3D4E5F6A7B8C9D0')).toMatchObject({ text: null, revoked: true });
+    // The sender of the @lid-addressed live message has its number, which the key revealed.
+    expect(family[0]).toMatchObject({ senderPhoneNumber: '6285733334444' });
     await h.provider.disconnect(id);
   });
 

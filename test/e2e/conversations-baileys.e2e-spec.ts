@@ -1,4 +1,3 @@
-import type { WAMessage } from 'baileys';
 import { MessageSendService } from '../../src/messages/message-send.service';
 import { eventually } from '../fixtures/baileys/baileys-harness';
 import { FakeSocket } from '../fixtures/baileys/fake-socket';

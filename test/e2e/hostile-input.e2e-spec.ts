@@ -31,6 +31,8 @@ import { WebhookReceiver } from '../support/webhook-receiver';
 const RUNS_PER_OPERATION = 25;
 /** The hostile org's own recent text: what edits, reactions and revokes of the fixed-path checks name. */
 const EDITABLE_ID = 'HEDITABLE';
+/** The exhaustive searches walk every operation and field of the document: they take minutes, not seconds. */
+const SEARCH_TIMEOUT_MS = 600_000;
 const RANDOM_ROUTE_RUNS = 60;
 
 /** A new seed every run, printed once; `HOSTILE_SEED=<n>` replays a run. */
@@ -721,7 +723,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
       }
     }
     expect(failures).toEqual([]);
-  });
+  }, SEARCH_TIMEOUT_MS);
 
   it('rejects prototype keys and deeply nested values in every body with 422, polluting nothing', async () => {
     // JSON text, spliced into a known-good body: too deep for JSON.stringify to build.
@@ -761,7 +763,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(failures).toEqual([]);
-  });
+  }, SEARCH_TIMEOUT_MS);
 
   /**
    * Every string the hostile org's lists serve, through the API: sessions, keys, the chats of its
@@ -848,7 +850,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
       ]),
     );
     expect(stored).toBeGreaterThan(20);
-  });
+  }, SEARCH_TIMEOUT_MS);
 
   it('answers forged cursors with out-of-range values on every list with 422 or a page, never 5xx', async () => {
     const extremes = [2 ** 53 - 1, -(2 ** 53 - 1), 8.64e15 + 1, -1, 0];
@@ -865,7 +867,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
       }
     }
     expect(failures).toEqual([]);
-  });
+  }, SEARCH_TIMEOUT_MS);
 
   it('answers unknown routes and methods with 404 in the envelope', async () => {
     const segment = fc.oneof(fc.constantFrom('api', 'v1', 'v2', 'sessions', 'chats', 'messages', 'events', 'api-keys', '..', 'docs-json'), hostileString);

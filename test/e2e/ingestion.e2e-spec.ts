@@ -7,6 +7,9 @@ import { IngestionService } from '../../src/ingestion/ingestion.service';
 import { createKey, startTestApp, TestApp, uniqueOrg } from '../support/test-app';
 import { auth, chatEvent, createSession, directJid, groupJid, ingest, messageEvent, pushEvents } from '../support/ingest';
 
+/** What a plain message carries beside its own fields. */
+const NO_EXTRAS = { replyTo: null, reactions: [], edited: false, revoked: false, location: null, contacts: null, senderPhoneNumber: null };
+
 describe('ingestion: POST /api/v1/sessions/{sid}/events', () => {
   let t: TestApp;
   let db: DataSource;
@@ -52,10 +55,10 @@ describe('ingestion: POST /api/v1/sessions/{sid}/events', () => {
       { id: group, name: 'Tim Gudang', type: 'group', archived: true, pinned: true, mutedUntil: -1, unreadCount: 4, lastMessageAt: 1_732_400_000_000 },
     ]);
     expect(await messages(sid, direct)).toEqual([
-      { id: 'D1', chatId: direct, fromMe: true, senderId: null, timestamp: 1_732_400_000_500, type: 'image', text: null, status: 'delivered', media: null },
+      { id: 'D1', chatId: direct, fromMe: true, senderId: null, timestamp: 1_732_400_000_500, type: 'image', text: null, status: 'delivered', media: null, ...NO_EXTRAS },
     ]);
     expect(await messages(sid, group)).toEqual([
-      { id: 'G1', chatId: group, fromMe: false, senderId: directJid(1), timestamp: 1_732_400_000_000, type: 'text', text: 'text of G1', status: null, media: null },
+      { id: 'G1', chatId: group, fromMe: false, senderId: directJid(1), timestamp: 1_732_400_000_000, type: 'text', text: 'text of G1', status: null, media: null, ...NO_EXTRAS, senderPhoneNumber: '6281200000001' },
     ]);
   });
 
@@ -114,7 +117,7 @@ describe('ingestion: POST /api/v1/sessions/{sid}/events', () => {
     ['no events field', {}],
     ['an unknown top-level field', { events: [messageEvent(directJid(1), 'X', 1)], session: 'x' }],
     ['`raw`', { events: [{ ...messageEvent(directJid(1), 'X', 1), raw: { key: 1 } }] }],
-    ['a provider-only event', { events: [{ type: 'message.revoke', chatId: directJid(1), messageId: 'X' }] }],
+    ['a provider-only event', { events: [{ type: 'group.upsert', group: { id: '120363025246125888@g.us' } }] }],
     ['a status broadcast', { events: [messageEvent('status@broadcast', 'X', 1)] }],
     ['text with NUL', { events: [messageEvent(directJid(1), 'X', 1, { text: 'a\u0000b' })] }],
     ['a body that is an array', [messageEvent(directJid(1), 'X', 1)]],
@@ -335,7 +338,10 @@ describe('ingestion: POST /api/v1/sessions/{sid}/events', () => {
       ]);
       const served = await messages(sid, jid);
       expect(served.map((m: Record<string, unknown>) => Object.keys(m).sort())).toEqual(
-        Array(2).fill(['chatId', 'fromMe', 'id', 'media', 'senderId', 'status', 'text', 'timestamp', 'type']),
+        Array(2).fill([
+          'chatId', 'contacts', 'edited', 'fromMe', 'id', 'location', 'media', 'reactions', 'replyTo', 'revoked',
+          'senderId', 'senderPhoneNumber', 'status', 'text', 'timestamp', 'type',
+        ]),
       );
       expect(JSON.stringify(served)).not.toContain('secret');
     });

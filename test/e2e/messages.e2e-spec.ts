@@ -114,6 +114,7 @@ describe('messages', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       id: '3EB0C1A2B3C4D5E6', chatId: directJid(1), fromMe: true, senderId: null, timestamp: 1_732_400_000_000, type: 'text', text: 'halo', status: 'read', media: null,
+      replyTo: null, reactions: [], edited: false, revoked: false, location: null, contacts: null, senderPhoneNumber: null,
     });
     for (const mid of ['OTHER', 'NOPE', 'a%20b', '%00', 'x'.repeat(200)]) {
       expect((await get(`${path(sid, directJid(1))}/${mid}`)).body).toEqual(notFound('message not found'));

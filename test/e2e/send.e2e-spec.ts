@@ -58,6 +58,13 @@ describe('sending through a baileys session (stand-in socket, real PostgreSQL)',
       text: 'Halo, pesanan sudah dikirim',
       status: 'pending',
       media: null,
+      replyTo: null,
+      reactions: [],
+      edited: false,
+      revoked: false,
+      location: null,
+      contacts: null,
+      senderPhoneNumber: '6281200000000',
     });
     const sent = res.body as MessageDto;
     expect(sent.timestamp).toBeGreaterThanOrEqual(before);

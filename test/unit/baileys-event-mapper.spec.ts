@@ -70,7 +70,6 @@ describe('Baileys event mapping: history sync', () => {
       ['A1B2C3D4E5F6A7B8C9D0', 'text', 'Selamat pagi semua'],
       ['A1B2C3D4E5F6A7B8C9D1', 'video', 'Video acara kemarin'],
       ['A1B2C3D4E5F6A7B8C9D2', 'audio', null],
-      ['3EB0REACTION00000007', 'reaction', '👍'],
       ['3AF1D0C0000000000008', 'document', 'Laporan Q3'],
       ['3AF1D0C0000000000009', 'sticker', null],
       ['3AF1D0C0000000000010', 'location', null],
@@ -104,8 +103,34 @@ describe('Baileys event mapping: history sync', () => {
     expect(byId(messages, '3AF1D0C0000000000008')).toMatchObject({ chatId: SARI, senderId: SARI });
     // Own messages: the own JID without its device, and the WhatsApp status.
     expect(byId(messages, '3EB0C0FFEE0000000002')).toMatchObject({ fromMe: true, senderId: '6281200000000@s.whatsapp.net', status: 'read' });
-    expect(byId(messages, '3EB0REACTION00000007')).toMatchObject({ fromMe: true, status: 'delivered' });
     expect(byId(messages, '3EB0POLL000000000012')).toMatchObject({ fromMe: true, status: 'sent' });
+  });
+
+  it('lands a reaction on the message it reacts to, not as a message of its own', () => {
+    expect(events).toContainEqual({
+      type: 'message.react',
+      chatId: FAMILY,
+      messageId: 'A1B2C3D4E5F6A7B8C9D0',
+      senderId: '6281200000000@s.whatsapp.net',
+      emoji: '👍',
+      timestamp: 1732398975000,
+    });
+  });
+
+  it('maps locations, contact cards (number from the vCard) and the LID mapping of a sender', () => {
+    const messages = upserts(events);
+    expect(byId(messages, '3AF1D0C0000000000010').location).toEqual({ latitude: -6.2, longitude: 106.816666, name: 'Monas', address: null });
+    expect(byId(messages, '3AF1D0C0000000000011').contacts).toEqual([{ name: 'Andi', phoneNumber: '6281311112222' }]);
+    expect(byId(messages, 'B0C1D2E3F4A5B6C7D8E9').contacts).toEqual([
+      { name: 'Andi', phoneNumber: null },
+      { name: 'Rina', phoneNumber: null },
+    ]);
+    // participant @lid with participantAlt: the number is the sender's, and the mapping is told first.
+    expect(byId(messages, 'A1B2C3D4E5F6A7B8C9D1').senderPhoneNumber).toBe('6285733334444');
+    expect(byId(messages, 'A1B2C3D4E5F6A7B8C9D2').senderPhoneNumber).toBeNull();
+    const mapping = events.findIndex((e) => e.type === 'contact.upsert' && e.contact.id === '6285733334444@s.whatsapp.net');
+    expect(mapping).toBeGreaterThanOrEqual(0);
+    expect(mapping).toBeLessThan(events.findIndex((e) => e.type === 'message.upsert'));
   });
 
   it('maps a message deleted for everyone to a revoke', () => {
@@ -148,7 +173,7 @@ describe('Baileys event mapping: history sync', () => {
 describe('Baileys event mapping: live messages', () => {
   const notify = mapMessagesUpsert(loadFixture<BaileysEventMap['messages.upsert']>('messages-upsert-notify.json'), ctx);
 
-  it('maps a group message from an @lid participant, an ephemeral image, a reaction', () => {
+  it('maps a group message from an @lid participant and an ephemeral image; a reaction acts on its message', () => {
     expect(upserts(notify)).toEqual([
       {
         id: '3A5C7E9F1B3D5F7A9C1E',
@@ -160,6 +185,10 @@ describe('Baileys event mapping: live messages', () => {
         text: 'Nanti malam kumpul jam 7 ya',
         status: null,
         media: null,
+        replyTo: null,
+        location: null,
+        contacts: null,
+        senderPhoneNumber: '6285733334444',
       },
       {
         id: '3EB0LIVEIMAGE0000001',
@@ -171,17 +200,10 @@ describe('Baileys event mapping: live messages', () => {
         text: 'Ini tempatnya',
         status: null,
         media: null,
-      },
-      {
-        id: '3EB0REACT00000000002',
-        chatId: BUDI,
-        fromMe: false,
-        senderId: BUDI,
-        timestamp: 1732401020000,
-        type: 'reaction',
-        text: '❤️',
-        status: null,
-        media: null,
+        replyTo: null,
+        location: null,
+        contacts: null,
+        senderPhoneNumber: '6281234567890',
       },
     ]);
   });
@@ -189,6 +211,9 @@ describe('Baileys event mapping: live messages', () => {
   it('turns protocol messages into the revoke or edit of their target, in the carrier chat', () => {
     const actions = notify.filter((e) => e.type !== 'message.upsert');
     expect(actions).toEqual([
+      { type: 'contact.upsert', contact: { id: '6285733334444@s.whatsapp.net', lid: '99887766554433@lid' } },
+      { type: 'contact.upsert', contact: { id: BUDI, lid: '215400000000001@lid' } },
+      { type: 'message.react', chatId: BUDI, messageId: '3EB0C0FFEE0000000002', senderId: BUDI, emoji: '❤️', timestamp: 1732399021000 },
       { type: 'message.revoke', chatId: BUDI, messageId: '3EB0A1B2C3D4E5F60718' },
       { type: 'message.edit', chatId: BUDI, messageId: '3EB0C0FFEE0000000002', text: 'Baik, sudah dicek' },
     ]);
@@ -207,6 +232,10 @@ describe('Baileys event mapping: live messages', () => {
         text: 'Terkirim dari HP',
         status: 'sent',
         media: null,
+        replyTo: null,
+        location: null,
+        contacts: null,
+        senderPhoneNumber: '6281200000000',
       },
     ]);
   });

@@ -95,7 +95,12 @@ describe('event batch validation', () => {
   it.each([
     ['a non-object event', 'x', { event: ['must be an object'] }],
     ['an unknown type', { type: 'chat.archive' }, { type: [expect.stringContaining('must be one of session.status')] }],
-    ['a provider-only type', { type: 'message.edit', chatId: DIRECT, messageId: 'A', text: 'x' }, { type: [expect.any(String)] }],
+    ['a provider-only type', { type: 'group.upsert', group: { id: '1203@g.us' } }, { type: [expect.any(String)] }],
+    ['a reaction without sender', { type: 'message.react', chatId: DIRECT, messageId: 'A', emoji: '👍', timestamp: 1 }, { senderId: ['is required'] }],
+    ['a latitude of 91', message({ type: 'location', location: { latitude: 91, longitude: 0 } }), { 'message.location.latitude': [expect.any(String)] }],
+    ['a contact card without name', message({ type: 'contact', contacts: [{ phoneNumber: '6281234567' }] }), { 'message.contacts.0.name': ['is required'] }],
+    ['a LID contact mapped to another LID', { type: 'contact.upsert', contact: { id: '1@lid', lid: '2@lid' } }, { 'contact.lid': [expect.any(String)] }],
+    ['a contact id that is a group', { type: 'contact.upsert', contact: { id: GROUP } }, { 'contact.id': [expect.any(String)] }],
     ['`raw` over the API', { ...message(), raw: {} }, { raw: ['is not an accepted field'] }],
     ['an unknown message field', message({ caption: 'x' }), { 'message.caption': ['is not an accepted field'] }],
     ['a missing message', { type: 'message.upsert' }, { message: ['is required'] }],

@@ -44,7 +44,7 @@ describe('ingestion plan', () => {
     expect(steps[1]).toMatchObject({ deletedChats: [A], messages: [{ id: 'm3' }] });
   });
 
-  it('folds receipts, edits and revokes into an upsert of the same step; an upsert replaces earlier changes but not a further status', () => {
+  it('folds receipts, edits and revokes into an upsert of the same step; an upsert keeps a further status and an earlier edit', () => {
     const [step, ...rest] = plan([
       { type: 'message.status', chatId: A, messageId: 'm1', status: 'played' },
       { type: 'message.edit', chatId: A, messageId: 'm1', text: 'lost' },
@@ -58,8 +58,8 @@ describe('ingestion plan', () => {
     expect(rest).toEqual([]);
     expect(step.messageChanges).toEqual([]);
     expect(step.messages).toEqual([
-      expect.objectContaining({ id: 'm1', status: 'played', text: 't-m1-1', rawJson: '{"a":1}' }),
-      expect.objectContaining({ id: 'm2', status: 'sent', text: null, rawJson: null }),
+      expect.objectContaining({ id: 'm1', status: 'played', text: 'lost', edited: true, rawJson: '{"a":1}' }),
+      expect.objectContaining({ id: 'm2', status: 'sent', text: null, edited: false, revoked: true, rawJson: null }),
     ]);
   });
 
@@ -74,10 +74,39 @@ describe('ingestion plan', () => {
     ]);
     expect(step.messageChanges).toEqual([
       { chatJid: A, id: 'm1', status: 'read', text: 'edited', revoked: false },
-      { chatJid: A, id: 'm2', text: null, revoked: true },
-      { chatJid: A, id: 'm3', text: null, revoked: true },
+      { chatJid: A, id: 'm2', revoked: true },
+      { chatJid: A, id: 'm3', revoked: true },
     ]);
     expect(step.chats).toEqual([]);
+  });
+
+  it('keeps one reaction per sender, the latest, in an upsert and in a change', () => {
+    const react = (messageId: string, senderId: string, emoji: string, timestamp: number) =>
+      ({ type: 'message.react', chatId: A, messageId, senderId, emoji, timestamp }) as const;
+    const [step] = plan([
+      msg(A, 'm1', 1),
+      react('m1', '62811@s.whatsapp.net', '👍', 10),
+      react('m1', '62822@s.whatsapp.net', '❤️', 11),
+      react('m1', '62811@s.whatsapp.net', '😂', 9),
+      react('m2', '62811@s.whatsapp.net', '👍', 10),
+      react('m2', '62811@s.whatsapp.net', '', 12),
+    ]);
+    expect(step.messages[0].reactions).toEqual([
+      { senderId: '62811@s.whatsapp.net', emoji: '👍', timestamp: 10 },
+      { senderId: '62822@s.whatsapp.net', emoji: '❤️', timestamp: 11 },
+    ]);
+    expect(step.messageChanges).toEqual([{ chatJid: A, id: 'm2', revoked: false, reactions: [{ senderId: '62811@s.whatsapp.net', emoji: '', timestamp: 12 }] }]);
+  });
+
+  it('merges contact events per id and runs group events in order', () => {
+    const [step] = plan([
+      { type: 'contact.upsert', contact: { id: '628111@s.whatsapp.net', name: 'Budi' } },
+      { type: 'group.upsert', group: { id: '1203@g.us', subject: 'Team' } },
+      { type: 'contact.upsert', contact: { id: '628111@s.whatsapp.net', lid: '999@lid' } },
+      { type: 'group.participants', groupId: '1203@g.us', action: 'add', participants: [{ id: '999@lid', phoneNumber: null }] },
+    ]);
+    expect(step.contacts).toEqual([{ id: '628111@s.whatsapp.net', name: 'Budi', lid: '999@lid' }]);
+    expect(step.groups.map((event) => event.type)).toEqual(['group.upsert', 'group.participants']);
   });
 
   it('plans nothing for no events', () => {

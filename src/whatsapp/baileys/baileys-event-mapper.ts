@@ -1,4 +1,4 @@
-import type { BaileysEventMap, Chat, ChatUpdate, ConnectionState, Contact, WAMessage, WAMessageUpdate } from 'baileys';
+import type { BaileysEventMap, Chat, ChatUpdate, ConnectionState, Contact, proto, WAMessage, WAMessageKey, WAMessageUpdate } from 'baileys';
 import {
   ChatUpsertEvent,
   GatewayEvent,
@@ -8,7 +8,7 @@ import {
 } from '../../domain/gateway-events';
 import { isChatJid, isUserJid } from '../../domain/jid';
 import { normalizeJid, phoneNumberOf } from './baileys-jid';
-import { editedText, summarizeContent, unwrapContent } from './baileys-message-content';
+import { contactCardsOf, editedText, locationOf, quotedMessageId, summarizeContent, unwrapContent } from './baileys-message-content';
 import { announcedMedia } from './baileys-media';
 import { LongLike, muteEndToMutedUntil, secondsToEpochMs, toNumber } from './baileys-values';
 import { bufferJsonReplacer } from './buffer-json';
@@ -93,6 +93,58 @@ function senderOf(message: WAMessage, chatId: string, ownJid: string | null): st
   return candidates.find((jid) => jid.endsWith('@s.whatsapp.net')) ?? candidates[0] ?? null;
 }
 
+/**
+ * The LID ↔ phone number mapping a message key reveals: Baileys gives the other form of the
+ * sender beside the one WhatsApp addressed (`participantAlt` in groups, `remoteJidAlt` in direct
+ * chats).
+ */
+function revealedMapping(key: WAMessageKey): GatewayEvent | null {
+  const pairs: [string | null | undefined, string | null | undefined][] = [
+    [key.participant, key.participantAlt],
+    [key.remoteJid, key.remoteJidAlt],
+  ];
+  for (const [a, b] of pairs) {
+    const [x, y] = [userIdOf(a), userIdOf(b)];
+    if (!x || !y) continue;
+    const lid = [x, y].find((jid) => jid.endsWith('@lid'));
+    const pn = [x, y].find((jid) => jid.endsWith('@s.whatsapp.net'));
+    if (lid && pn) return { type: 'contact.upsert', contact: { id: pn, lid } };
+  }
+  return null;
+}
+
+/** The phone number of a message's sender, when WhatsApp gave it in any form. */
+function senderNumberOf(message: WAMessage, senderId: string | null): string | null {
+  if (message.key.fromMe || !senderId) return phoneNumberOf(senderId);
+  const candidates = [senderId, message.key.participantAlt, message.key.remoteJidAlt];
+  for (const jid of candidates) {
+    const digits = phoneNumberOf(jid);
+    if (digits) return digits;
+  }
+  return null;
+}
+
+/** Who reacted: the session itself, the participant in a group, the chat in a direct chat. */
+function reactorOf(key: proto.IMessageKey | null | undefined, chatId: string, ownJid: string | null): string | null {
+  if (key?.fromMe) return userIdOf(ownJid);
+  if (!chatId.endsWith('@g.us')) return userIdOf(chatId);
+  return userIdOf(key?.participant);
+}
+
+/** A reaction to a message of `chatId`; null when it names no message or no sender. */
+function reactionEvent(
+  chatId: string,
+  reaction: proto.Message.IReactionMessage | proto.IReaction,
+  senderId: string | null,
+  fallbackMs: number,
+): GatewayEvent | null {
+  const messageId = reaction.key?.id;
+  if (!messageId || !senderId) return null;
+  const emoji = typeof reaction.text === 'string' ? Array.from(reaction.text).slice(0, 32).join('') : '';
+  const timestamp = toNumber(reaction.senderTimestampMs) ?? fallbackMs;
+  return { type: 'message.react', chatId, messageId, senderId, emoji, timestamp };
+}
+
 /** The edit or revoke a protocol message carries, aimed at a message of the same chat. */
 function mapProtocolMessage(message: WAMessage, chatId: string): GatewayEvent[] {
   const protocol = unwrapContent(message.message)?.protocolMessage;
@@ -118,32 +170,53 @@ export function mapMessage(message: WAMessage, ctx: MappingContext): GatewayEven
   }
   const edits = mapProtocolMessage(message, chatId);
   if (edits.length > 0) return edits;
+  const timestamp = secondsToEpochMs(message.messageTimestamp) ?? ctx.now;
+  const senderId = senderOf(message, chatId, ctx.ownJid);
+  const mapping = revealedMapping(message.key);
+  const known = mapping ? [mapping] : [];
+  // A reaction is not a message of its own: it lands on the message it reacts to.
+  const reaction = unwrapContent(message.message)?.reactionMessage;
+  if (reaction) {
+    const event = reactionEvent(chatId, reaction, senderId, timestamp);
+    return event ? [...known, event] : known;
+  }
   const summary = summarizeContent(message.message);
-  if (!summary) return [];
+  if (!summary) return known;
   const fromMe = message.key.fromMe === true;
   const gatewayMessage: GatewayMessage = {
     id,
     chatId,
     fromMe,
-    senderId: senderOf(message, chatId, ctx.ownJid),
-    timestamp: secondsToEpochMs(message.messageTimestamp) ?? ctx.now,
+    senderId,
+    timestamp,
     type: summary.type,
     text: summary.text,
     // Something of our own that WhatsApp knows of has at least been sent.
     status: fromMe ? (statusOf(enumCode(message.status)) ?? 'sent') : null,
     media: announcedMedia(message.message),
+    replyTo: quotedMessageId(message.message),
+    location: summary.type === 'location' ? locationOf(message.message) : null,
+    contacts: summary.type === 'contact' ? contactCardsOf(message.message) : null,
+    senderPhoneNumber: senderNumberOf(message, senderId),
   };
-  return [{ type: 'message.upsert', message: gatewayMessage, raw: toRawJson(message) }];
+  // Reactions a history sync carries with the message.
+  const reactions = (message.reactions ?? [])
+    .map((r) => reactionEvent(chatId, { ...r, key: { ...r.key, id } }, reactorOf(r.key, chatId, ctx.ownJid), timestamp))
+    .filter((e): e is GatewayEvent => e !== null);
+  return [...known, { type: 'message.upsert', message: gatewayMessage, raw: toRawJson(message) }, ...reactions];
 }
 
-/** Messages first, then what acts on them, so an edit never lands before its message. */
+/** Mappings first, then messages, then what acts on them, so an edit never lands before its message. */
 function mapMessages(messages: readonly WAMessage[], ctx: MappingContext): GatewayEvent[] {
+  const mappings: GatewayEvent[] = [];
   const upserts: GatewayEvent[] = [];
   const actions: GatewayEvent[] = [];
   for (const message of messages) {
-    for (const event of mapMessage(message, ctx)) (event.type === 'message.upsert' ? upserts : actions).push(event);
+    for (const event of mapMessage(message, ctx)) {
+      (event.type === 'message.upsert' ? upserts : event.type === 'contact.upsert' ? mappings : actions).push(event);
+    }
   }
-  return [...upserts, ...actions];
+  return [...mappings, ...upserts, ...actions];
 }
 
 function contactName(contact: Contact | undefined): string | null {

@@ -1,5 +1,5 @@
 import type { proto } from 'baileys';
-import { MessageType } from '../../domain/gateway-events';
+import { MessageContactCard, MessageLocation, MessageType } from '../../domain/gateway-events';
 
 type Content = proto.IMessage;
 
@@ -89,4 +89,56 @@ function isSignalling(c: Content): boolean {
 /** The text of an edited message's new content (text, or a media caption). */
 export function editedText(content: Content | null | undefined): string | null {
   return summarizeContent(content)?.text ?? null;
+}
+
+/** The id of the message a content quotes (`contextInfo.stanzaId` of whichever part carries it). */
+export function quotedMessageId(content: Content | null | undefined): string | null {
+  const c = unwrapContent(content);
+  if (!c) return null;
+  for (const part of Object.values(c) as unknown[]) {
+    const stanzaId = (part as { contextInfo?: { stanzaId?: unknown } } | null)?.contextInfo?.stanzaId;
+    if (typeof stanzaId === 'string' && stanzaId !== '') return stanzaId;
+  }
+  return null;
+}
+
+/** Text cut to `max` code points (the stored copy's bound for the field). */
+function bounded(value: string | null | undefined, max: number): string | null {
+  const t = text(value);
+  return t === null ? null : Array.from(t).slice(0, max).join('');
+}
+
+/** The place of a location message; null when its coordinates are missing or out of range. */
+export function locationOf(content: Content | null | undefined): MessageLocation | null {
+  const c = unwrapContent(content);
+  const place = c?.locationMessage ?? c?.liveLocationMessage;
+  if (!place) return null;
+  const { degreesLatitude: latitude, degreesLongitude: longitude } = place;
+  if (typeof latitude !== 'number' || typeof longitude !== 'number' || Math.abs(latitude) > 90 || Math.abs(longitude) > 180) return null;
+  const name = 'name' in place ? bounded(place.name, 256) : null;
+  const address = 'address' in place ? bounded(place.address, 1024) : null;
+  return { latitude, longitude, name, address };
+}
+
+/** The WhatsApp number of a vCard: its `waid`, else the digits of its first phone number. */
+function vcardNumber(vcard: string | null | undefined): string | null {
+  if (!vcard) return null;
+  const waid = /waid=(\d{5,20})/i.exec(vcard);
+  if (waid) return waid[1];
+  const tel = /^TEL[^:]*:([+\d\s().-]+)$/im.exec(vcard);
+  const digits = tel ? tel[1].replace(/\D/g, '') : '';
+  return digits.length >= 5 && digits.length <= 20 ? digits : null;
+}
+
+/** The cards of a contact message, at most 100. */
+export function contactCardsOf(content: Content | null | undefined): MessageContactCard[] | null {
+  const c = unwrapContent(content);
+  const cards = c?.contactMessage ? [c.contactMessage] : (c?.contactsArrayMessage?.contacts ?? null);
+  if (!cards) return null;
+  return cards.slice(0, 100).map((card) => ({ name: bounded(card.displayName, 256) ?? bounded(vcardName(card.vcard), 256) ?? '?', phoneNumber: vcardNumber(card.vcard) }));
+}
+
+function vcardName(vcard: string | null | undefined): string | null {
+  const match = vcard ? /^FN[^:]*:(.+)$/im.exec(vcard) : null;
+  return match ? text(match[1].trim()) : null;
 }
