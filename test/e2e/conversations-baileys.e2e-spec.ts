@@ -170,10 +170,11 @@ describe('conversation actions through a baileys session (stand-in socket)', () 
     const other = await g.createSession();
     const pairing = await g.sockets.waitForSocket(other, 1);
     const id = await received(BUDI, 'halo', pairing, other);
+    const inGroup = await received(GROUP, 'halo grup', pairing, other);
     const base = `/api/v1/sessions/${other}/chats/${BUDI}`;
     const calls = [
       g.call('put', `${messagePath(BUDI, id, other)}/reaction`).send({ emoji: '👍' }),
-      g.call('post', `${messagePath(BUDI, id, other)}/revoke`),
+      g.call('post', `${messagePath(GROUP, inGroup, other)}/revoke`),
       g.call('post', `${base}/read`),
       g.call('post', `${base}/presence`).send({ state: 'composing' }),
       g.call('post', `${base}/messages`).send({ type: 'location', location: { latitude: 1, longitude: 1 } }),
@@ -183,6 +184,7 @@ describe('conversation actions through a baileys session (stand-in socket)', () 
     }
     const message = (await g.call('get', messagePath(BUDI, id, other))).body as Record<string, unknown>;
     expect(message).toMatchObject({ reactions: [], revoked: false, text: 'halo' });
+    expect((await g.call('get', messagePath(GROUP, inGroup, other))).body).toMatchObject({ revoked: false, text: 'halo grup' });
     await settled();
     expect([pairing.sent, pairing.reads, pairing.presences]).toEqual([[], [], []]);
   });

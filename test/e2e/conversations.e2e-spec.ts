@@ -405,10 +405,11 @@ describe('conversation actions through an external session and its connector', (
 
     it('refuses with 422 a reply to a message that is not stored in the chat, storing nothing', async () => {
       const elsewhere = await stored(BUDI);
+      await t.app.get(MessageSendService).drain(5_000);
       for (const replyTo of ['NEVER0STORED', elsewhere, '', 'a b', 5, null]) {
         const events = await eventCount();
         const res = await send(GROUP, { type: 'text', text: 'x', replyTo });
-        expect([replyTo, res.status, res.body.error?.details]).toEqual([replyTo, 422, { fields: { replyTo: [expect.any(String)] } }]);
+        expect([replyTo, res.status, Object.keys(res.body.error?.details?.fields ?? {})]).toEqual([replyTo, 422, ['replyTo']]);
         expect(await eventCount()).toBe(events);
       }
     });
@@ -444,6 +445,8 @@ describe('conversation actions through an external session and its connector', (
       ['an empty name', { type: 'contact', contacts: [{ name: '', phoneNumber: '6281234567' }] }, 'contacts.0.name'],
       ['cards on a text', { type: 'text', text: 'x', contacts: [{ name: 'a', phoneNumber: '6281234567' }] }, 'contacts'],
     ])('refuses a body with %s with 422 naming the field', async (_, body, field) => {
+      // The outcomes of earlier sends are recorded first.
+      await t.app.get(MessageSendService).drain(5_000);
       const events = await eventCount();
       const res = await send(BUDI, body);
       expect(res.status).toBe(422);
