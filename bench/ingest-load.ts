@@ -14,6 +14,15 @@ export interface IngestSettings {
   concurrency: number;
   seconds: number;
   batchSize: number;
+  /** Stop after this many batches in all (a fixed amount of history), before `seconds` if sooner. */
+  maxBatches?: number;
+  /**
+   * Reactions per batch (a history sync carries them beside the messages): half to messages of the
+   * batch, half to messages of the worker's previous batch, which are stored by then.
+   */
+  reactionsPerBatch?: number;
+  /** Pushes the batches as a history sync (`"history": true`). */
+  history?: boolean;
 }
 
 export interface IngestResult {
@@ -32,7 +41,7 @@ export interface IngestResult {
 }
 
 /** A batch of `size` new text messages, written as JSON text directly (the generator must not be the bottleneck). */
-function batchBody(batchId: string, size: number, chats: string[], baseTs: number): string {
+function batchBody(batchId: string, size: number, chats: string[], baseTs: number, extra: { reactions: number; previous: string | null; history: boolean }): string {
   const events: string[] = [];
   for (let i = 0; i < size; i++) {
     const chat = chats[i % chats.length];
@@ -44,7 +53,17 @@ function batchBody(batchId: string, size: number, chats: string[], baseTs: numbe
       `"status":${fromMe ? '"sent"' : 'null'}}`;
     events.push(`{"type":"message.upsert","message":${message}}`);
   }
-  return `{"events":[${events.join(',')}]}`;
+  for (let r = 0; r < extra.reactions; r++) {
+    // Every 5th message gets one: in this batch for even r, in the previous one for odd r.
+    const target = (r * 5) % size;
+    const batch = r % 2 === 1 && extra.previous ? extra.previous : batchId;
+    const sender = `628130000${String(r % 1000).padStart(4, '0')}@s.whatsapp.net`;
+    events.push(
+      `{"type":"message.react","chatId":"${chats[target % chats.length]}","messageId":"${batch}-${target}",` +
+        `"senderId":"${sender}","emoji":"👍","timestamp":${baseTs + size + r}}`,
+    );
+  }
+  return `{"events":[${events.join(',')}]${extra.history ? ',"history":true' : ''}}`;
 }
 
 function post(agent: Agent, url: URL, key: string, body: string): Promise<{ status: number; text: string }> {
@@ -101,15 +120,19 @@ export async function runIngestScenario(
   const worker = async (w: number): Promise<void> => {
     const target = targets[w % targets.length];
     const url = new URL(`/api/v1/sessions/${target.sessionId}/events`, baseUrl);
-    while (performance.now() < deadline) {
+    let previous: string | null = null;
+    while (performance.now() < deadline && batches < (settings.maxBatches ?? Infinity)) {
       const n = batches++;
       const batchId = `${tag}N${n}`;
-      const body = batchBody(batchId, settings.batchSize, target.chats, baseTs + n * settings.batchSize);
+      const extra = { reactions: settings.reactionsPerBatch ?? 0, previous, history: settings.history ?? false };
+      const body = batchBody(batchId, settings.batchSize, target.chats, baseTs + n * settings.batchSize, extra);
+      previous = batchId;
       const t0 = performance.now();
       try {
         const res = await post(agent, url, target.key, body);
         latencies.push(performance.now() - t0);
-        if (res.status === 200 && (JSON.parse(res.text) as { accepted?: number }).accepted === settings.batchSize) {
+        const events = settings.batchSize + (settings.reactionsPerBatch ?? 0);
+        if (res.status === 200 && (JSON.parse(res.text) as { accepted?: number }).accepted === events) {
           accepted.push(batchId);
         } else errors += 1;
       } catch {

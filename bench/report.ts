@@ -119,6 +119,13 @@ export function checkTargets(bench: Bench): Target[] {
       measured: `${bench.ingestMsgsPerSec}/s, ${bench.ingestIncompleteBatches} batches incomplete`,
     });
   }
+  if (has('reactionsIngestRatio')) {
+    targets.push({
+      name: 'history sync with 1 reaction per 5 messages >= 0.8 x without',
+      met: bench.reactionsIngestRatio >= 0.8,
+      measured: `${bench.historyWithReactionsMsgsPerSec} vs ${bench.historyMsgsPerSec} messages/s (${bench.reactionsIngestRatio} x)`,
+    });
+  }
   if (has('mediaSmallRps', 'firstPageRps')) {
     const ratio = bench.mediaSmallRps / bench.firstPageRps;
     targets.push({ name: 'mediaSmallRps >= 0.5 x firstPageRps', met: ratio >= 0.5, measured: `${ratio.toFixed(2)} x` });

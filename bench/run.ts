@@ -52,6 +52,7 @@ const SCENARIOS = [
   'patchChat',
   'offset',
   'ingest',
+  'reactions',
   'webhooks',
   'feed',
   'stream',
@@ -365,6 +366,20 @@ async function main(): Promise<void> {
       ingest = { ...result, cpu, rssMb: rss.phasePeakMb() };
       log(`  ingestion: ${result.messagesPerSec.toFixed(0)} messages/s in ${result.acceptedBatches} batches (${elapsed(t)})`);
     }
+    let reactions: { plain: number; withReactions: number; ratio: number } | undefined;
+    if (runs('reactions')) {
+      // A history sync of 100,000 messages, alone and with 20,000 reactions among them (1 per 5 messages).
+      t = performance.now();
+      const history = { ...ingestSettings, seconds: 600, maxBatches: Math.ceil(100_000 / BATCH), history: true };
+      const plain = await runIngestScenario(gateway.baseUrl, database.url, ingestTargets, history);
+      const withReactions = await runIngestScenario(gateway.baseUrl, database.url, ingestTargets, { ...history, reactionsPerBatch: BATCH / 5 });
+      reactions = { plain: plain.messagesPerSec, withReactions: withReactions.messagesPerSec, ratio: withReactions.messagesPerSec / plain.messagesPerSec };
+      log(
+        `  history sync of ${plain.storedMessages} messages: ${plain.messagesPerSec.toFixed(0)} messages/s; with ` +
+          `${withReactions.acceptedBatches * (BATCH / 5)} reactions: ${withReactions.messagesPerSec.toFixed(0)} messages/s ` +
+          `(${reactions.ratio.toFixed(2)} x, ${withReactions.errors + plain.errors} errors) (${elapsed(t)})`,
+      );
+    }
     let media: MediaBench | undefined;
     if (runs('media')) {
       t = performance.now();
@@ -426,6 +441,9 @@ async function main(): Promise<void> {
       deepPageP99Ms: http.get('deepPage')?.result.p99Ms ?? NaN,
       ingestMsgsPerSec: Math.round(ingest?.messagesPerSec ?? NaN),
       ingestIncompleteBatches: ingest?.incompleteBatches ?? NaN,
+      historyMsgsPerSec: Math.round(reactions?.plain ?? NaN),
+      historyWithReactionsMsgsPerSec: Math.round(reactions?.withReactions ?? NaN),
+      reactionsIngestRatio: reactions ? Number(reactions.ratio.toFixed(2)) : NaN,
       ingestWithWebhookMsgsPerSec: Math.round(webhooks?.ingestWithWebhook.messagesPerSec ?? NaN),
       webhookDeliveriesPerSec: Math.round(webhooks?.webhookDeliveriesPerSec ?? NaN),
       deliveryP50Ms: webhooks?.deliveryP50Ms ?? NaN,
