@@ -5,6 +5,7 @@ import { AuthModule } from './auth/auth.module';
 import { ChatsModule } from './chats/chats.module';
 import { ContactsModule } from './contacts/contacts.module';
 import { GroupsModule } from './groups/groups.module';
+import { ConversationsModule } from './conversations/conversations.module';
 import { ErrorEnvelopeFilter } from './common/errors/error-envelope.filter';
 import { LoggingModule } from './common/logging/logging.module';
 import { StrictValidationPipe } from './common/validation/strict-validation.pipe';
@@ -50,6 +51,7 @@ export class AppModule {
         ContactsModule,
         GroupsModule,
         IngestionModule,
+        ConversationsModule,
         EventsModule.register(options.events),
         WebhooksModule.register(options.webhooks),
         // Always: sessions created with `baileys` need it whatever WA_PROVIDER says now. The package

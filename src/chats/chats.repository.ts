@@ -233,6 +233,15 @@ export class ChatsRepository {
       [sessionId, jids],
     );
   }
+
+  /** The chat in the caller's transaction (whose session is locked and checked), or null; a chat being purged is gone. */
+  async findOneIn(runner: QueryRunner, sessionId: string, jid: string): Promise<ChatRow | null> {
+    const rows = await queryRows<ChatRow>(runner, `SELECT ${COLUMNS} FROM chats c WHERE c.session_id = $1 AND c.jid = $2 AND NOT c.purging`, [
+      sessionId,
+      jid,
+    ]);
+    return rows[0] ?? null;
+  }
 }
 
 function scoped(rows: (ChatRow | { jid: null })[]): ScopedChat {

@@ -19,13 +19,30 @@ export function parseIdempotencyKey(header: string | string[] | undefined): stri
  * that the order or spacing of the JSON a client sent does not matter.
  */
 export function requestHash(
-  body: { type: string; text?: string; voiceNote?: boolean; media?: { mimetype?: string; fileName?: string } },
+  body: {
+    type: string;
+    text?: string;
+    voiceNote?: boolean;
+    media?: { mimetype?: string; fileName?: string };
+    replyTo?: string;
+    location?: { latitude: number; longitude: number; name?: string | null; address?: string | null };
+    contacts?: { name: string; phoneNumber: string }[];
+  },
   fileSha256?: string,
 ): string {
   // A text keeps the form it always had, so that keys stored before files could be sent still match.
-  const fields =
+  const fields: unknown[] =
     fileSha256 === undefined
       ? [body.type, body.text]
       : [body.type, body.text ?? null, fileSha256, body.media?.fileName ?? null, body.media?.mimetype ?? null, body.voiceNote ?? false];
+  // And so do bodies without the fields of conversations (API.md §9).
+  if (body.replyTo !== undefined || body.location !== undefined || body.contacts !== undefined) {
+    const { location, contacts } = body;
+    fields.push(
+      body.replyTo ?? null,
+      location ? [location.latitude, location.longitude, location.name ?? null, location.address ?? null] : null,
+      contacts ? contacts.map((card) => [card.name, card.phoneNumber]) : null,
+    );
+  }
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }

@@ -10,7 +10,7 @@ import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { SessionsRepository } from '../sessions/sessions.repository';
 import { chatTypeOf, userJidOf } from '../domain/jid';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
-import { ProviderSession, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
+import { ProviderSession, QuotedMessage, WhatsAppProvider } from '../whatsapp/whatsapp-provider';
 import { IncomingMessage } from 'node:http';
 import { MediaMessageType, MessageMedia } from '../domain/media';
 import { MediaFiles } from '../media/media-files.service';
@@ -21,9 +21,23 @@ import { IDEMPOTENCY_HEADER, requestHash } from './idempotency-key';
 import { IdempotencyKeysRepository } from './idempotency-keys.repository';
 import { MessageDto, toMessageDto } from './message.dto';
 import { newOutgoingMessageId } from './message-id';
-import { MessagesRepository } from './messages.repository';
+import { MessageRow, MessagesRepository } from './messages.repository';
 import { OutboxDispatcher, QueuedSend } from './outbox-dispatcher.service';
 import { SendMessageDto } from './send-message.dto';
+
+/**
+ * The 409 of a session that cannot send (nor act, API.md §9) now. A connection held by a replica,
+ * maybe another one: what it last stored tells.
+ */
+export function checkCanSend(provider: WhatsAppProvider, sessionId: string, status: string): void {
+  if (provider.holdsConnection ? status !== 'connected' : !provider.canSend(sessionId)) {
+    throw new ConflictError(
+      provider.name === 'external'
+        ? 'the session cannot send: no connector is configured for external sessions'
+        : 'the session cannot send: it is not connected',
+    );
+  }
+}
 
 export interface SendResult {
   message: MessageDto;
@@ -57,13 +71,13 @@ export class MessageSendService {
   ) {}
 
   /**
-   * A send with a JSON body (a text, or a file by `media.url` or `media.data`). `origin` is the
+   * A send with a JSON body (a text, a place, contact cards, or a file by `media.url` or `media.data`). `origin` is the
    * gateway's own address as the caller reached it, for the file URL a connector is given.
    */
   async sendJson(orgId: string, sessionId: string, cid: string, json: unknown, key: string | undefined, origin: string): Promise<SendResult> {
     const body = (await this.validation.transform(json, { type: 'body', metatype: SendMessageDto })) as SendMessageDto;
     this.outgoingMedia.checkShape(body, false);
-    if (body.type === 'text') return this.send(orgId, sessionId, cid, body, key, origin);
+    if (body.type === 'text' || body.type === 'location' || body.type === 'contact') return this.send(orgId, sessionId, cid, body, key, origin);
     // Cheap checks first: no file is fetched for a session that cannot send.
     await this.preflight(orgId, sessionId, cid);
     return this.send(orgId, sessionId, cid, body, key, origin, await this.outgoingMedia.fromJson(body));
@@ -83,19 +97,8 @@ export class MessageSendService {
       const session = await this.sessions.lockForSend(manager.queryRunner!, sessionId, orgId);
       if (!session) throw sessionNotFound();
       if (!chatJidOf(cid)) throw chatNotFound();
-      this.checkCanSend(this.providers.get(session.provider), sessionId, session.status);
+      checkCanSend(this.providers.get(session.provider), sessionId, session.status);
     });
-  }
-
-  private checkCanSend(provider: WhatsAppProvider, sessionId: string, status: string): void {
-    // A connection held by a replica, maybe another one: what it last stored tells.
-    if (provider.holdsConnection ? status !== 'connected' : !provider.canSend(sessionId)) {
-      throw new ConflictError(
-        provider.name === 'external'
-          ? 'the session cannot send: no connector is configured for external sessions'
-          : 'the session cannot send: it is not connected',
-      );
-    }
   }
 
   private async send(
@@ -145,12 +148,14 @@ export class MessageSendService {
         }
         return { message: stored.response, replayed: true };
       }
+      const quoted = body.replyTo === undefined ? null : await this.messages.findOneIn(runner, sessionId, chatJid, body.replyTo);
+      if (body.replyTo !== undefined && !quoted) throw ValidationError.field('replyTo', 'must be the id of a stored message of this chat');
       const provider = this.providers.get(session.provider);
-      this.checkCanSend(provider, sessionId, session.status);
+      checkCanSend(provider, sessionId, session.status);
       if (file) await this.files.keep(runner, orgId, file.staged);
       const message = await this.storePending(runner, { id: sessionId, orgId }, chatJid, session.phoneNumber, body, file?.media ?? null);
       if (scope) await this.idempotencyKeys.save(runner, scope, { requestHash: hash, response: message });
-      const payload = this.outgoing(sessionId, chatJid, message, origin);
+      const payload = this.outgoing(sessionId, chatJid, message, origin, quoted);
       await this.outbox.enqueue(runner, { sessionId, orgId, provider: provider.name, kind: 'send', chatJid, messageId: message.id, payload });
       queued = true;
       return { message, replayed: false };
@@ -165,12 +170,23 @@ export class MessageSendService {
     return this.dispatcher.drain(timeoutMs);
   }
 
-  /** What the outbox row carries for the provider: the file's fields, opened from the blob store by the dispatcher. */
-  private outgoing(sessionId: string, chatJid: string, message: MessageDto, origin: string): QueuedSend {
-    if (!message.media) return { id: message.id, type: 'text', text: message.text! };
+  /**
+   * What the outbox row carries for the provider: the message, with the file's fields (the
+   * dispatcher opens the file from the blob store) and what a reply quotes.
+   */
+  private outgoing(sessionId: string, chatJid: string, message: MessageDto, origin: string, quotedRow: MessageRow | null): QueuedSend {
+    const replyTo: QuotedMessage | null = quotedRow
+      ? { id: quotedRow.id, fromMe: quotedRow.from_me, senderId: quotedRow.sender_jid, type: quotedRow.type, text: quotedRow.text }
+      : null;
+    const { id } = message;
+    if (message.type === 'location') return { id, type: 'location', location: message.location!, replyTo };
+    if (message.type === 'contact') {
+      return { id, type: 'contact', contacts: message.contacts!.map((card) => ({ name: card.name, phoneNumber: card.phoneNumber! })), replyTo };
+    }
+    if (!message.media) return { id, type: 'text', text: message.text!, replyTo };
     const media = message.media;
     return {
-      id: message.id,
+      id,
       type: message.type as MediaMessageType,
       text: message.text,
       media: {
@@ -181,6 +197,7 @@ export class MessageSendService {
         voiceNote: media.voiceNote,
         url: `${origin}/api/v1/sessions/${sessionId}/chats/${chatJid}/messages/${message.id}/media`,
       },
+      replyTo,
     };
   }
 
@@ -208,9 +225,11 @@ export class MessageSendService {
         status: 'pending',
         media,
         rawJson: null,
-        replyTo: null,
-        location: null,
-        contacts: null,
+        replyTo: body.replyTo ?? null,
+        location: body.location
+          ? { latitude: body.location.latitude, longitude: body.location.longitude, name: body.location.name ?? null, address: body.location.address ?? null }
+          : null,
+        contacts: body.contacts?.map((card) => ({ name: card.name, phoneNumber: card.phoneNumber })) ?? null,
         senderPn: phoneNumber,
         reactions: null,
         edited: false,

@@ -74,7 +74,7 @@ export class MessagesController {
   @RequireCapability('send')
   @ApiOperation({
     operationId: 'sendChatMessage',
-    summary: 'Send a text or a file',
+    summary: 'Send a text, a file, a place or contact cards',
     description:
       'A text (`{"type": "text", "text"}`), or a file: `type` `image`, `video`, `audio`, `document` or `sticker` with ' +
       '`media.url` (fetched by the gateway: public addresses only unless `MEDIA_ALLOW_PRIVATE_URLS`, at most 3 redirects, ' +
@@ -84,6 +84,11 @@ export class MessagesController {
       '`video` MP4 or 3GP; an `audio` Ogg/Opus, MP3, AAC, M4A or AMR, and a `voiceNote` Ogg/Opus; a `document` anything), ' +
       'it is at most `MEDIA_MAX_BYTES` (default 64 MiB): otherwise 422 (413 for an upload over the limit), and nothing is ' +
       'stored. The message answers with its `media` `ready`.\n\n' +
+      'A place is `{"type": "location", "location": {"latitude", "longitude", "name"?, "address"?}}` (degrees, -90..90 and ' +
+      '-180..180); contact cards are `{"type": "contact", "contacts": [{"name", "phoneNumber"}]}` (1 to 10 cards, numbers ' +
+      'of 5 to 20 digits), sent as vCards. Any message may quote a stored message of the chat with `"replyTo": "<mid>"` ' +
+      '(not stored in the chat: 422). The connector of `external` sessions gets them as `location`, `contacts` and ' +
+      '`replyTo` (the quoted id) in `message`.\n\n' +
       'Stores the message as `pending` and answers 202 with it at once; the session\'s provider then makes one ' +
       'attempt to send it, and within 10 s the message reads `sent` or `failed`; receipts later move it on to ' +
       '`delivered`, `read`, `played` (never back). Sending to a chat that is not stored yet creates it. The message ' +
@@ -114,6 +119,12 @@ export class MessagesController {
         value: { type: 'document', media: { data: 'JVBERi0xLjQKJcfsj6IK', mimetype: 'application/pdf', fileName: 'invoice.pdf' } },
       },
       voiceNote: { summary: 'A voice note', value: { type: 'audio', media: { url: 'https://cdn.example.com/note.ogg' }, voiceNote: true } },
+      reply: { summary: 'A reply quoting a stored message', value: { type: 'text', text: 'Jam 3 sore', replyTo: '3EB0C1A2B3C4D5E6' } },
+      location: {
+        summary: 'A place',
+        value: { type: 'location', location: { latitude: -6.1754, longitude: 106.8272, name: 'Monas', address: 'Gambir, Jakarta Pusat' } },
+      },
+      contact: { summary: 'A contact card', value: { type: 'contact', contacts: [{ name: 'Budi Santoso', phoneNumber: '6281234567890' }] } },
     },
   })
   @ApiAcceptedResponse({

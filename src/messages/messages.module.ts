@@ -33,6 +33,6 @@ import { MessagesService } from './messages.service';
     IdempotencyKeysRepository,
     IdempotencyKeysPrunerService,
   ],
-  exports: [MessagesRepository, MessagesService, MediaDownloadsRepository, MediaDownloadService],
+  exports: [MessagesRepository, MessagesService, MediaDownloadsRepository, MediaDownloadService, OutboxDispatcher],
 })
 export class MessagesModule {}

@@ -383,6 +383,27 @@ export class MessagesRepository {
     );
     return row ?? null;
   }
+
+  /** Removes one message from the stored copy (a local delete) in the caller's transaction; false when there is none. */
+  async deleteOne(runner: QueryRunner, sessionId: string, chatJid: string, id: string): Promise<boolean> {
+    const rows = await queryRows(runner, 'DELETE FROM messages WHERE session_id = $1 AND chat_jid = $2 AND id = $3 RETURNING id', [
+      sessionId,
+      chatJid,
+      id,
+    ]);
+    return rows.length > 0;
+  }
+
+  /** The chat's newest `limit` received messages, newest first (on `messages_page_idx`): what read receipts are for. */
+  async newestReceived(runner: QueryRunner, sessionId: string, chatJid: string, limit: number): Promise<MessageRow[]> {
+    return await queryRows<MessageRow>(
+      runner,
+      `SELECT chat_jid, ${COLUMNS} FROM messages
+        WHERE session_id = $1 AND chat_jid = $2 AND NOT from_me
+        ORDER BY ts DESC, id DESC LIMIT $3`,
+      [sessionId, chatJid, limit],
+    );
+  }
 }
 
 /** The statuses a file may move to from each status. */

@@ -13,12 +13,25 @@ import { MetricsService } from '../metrics/metrics.service';
 import { ClaimedEntry, ExpiredEntry, OUTBOX_CHANNEL, OutboxRepository } from '../outbox/outbox.repository';
 import { SessionOwnershipService } from '../sessions/session-ownership.service';
 import { ProviderRegistry } from '../whatsapp/providers/provider-registry';
-import { ChatStateChange, OutgoingFile, OutgoingMedia, OutgoingMessage, OutgoingText } from '../whatsapp/whatsapp-provider';
+import {
+  ChatAction,
+  ChatStateChange,
+  OutgoingContacts,
+  OutgoingFile,
+  OutgoingLocation,
+  OutgoingMedia,
+  OutgoingMessage,
+  OutgoingText,
+} from '../whatsapp/whatsapp-provider';
 import { ChangeRecorder } from './change-recorder';
 import { MessagesRepository } from './messages.repository';
 
 /** What an outbox row of a send carries: the message, with its file's fields (the file is in the media store). */
-export type QueuedSend = OutgoingText | (Omit<OutgoingMedia, 'media'> & { media: Omit<OutgoingFile, 'open'> });
+export type QueuedSend =
+  | OutgoingText
+  | OutgoingLocation
+  | OutgoingContacts
+  | (Omit<OutgoingMedia, 'media'> & { media: Omit<OutgoingFile, 'open'> });
 
 /** A send not attempted within this long of its 202 is failed (API.md §11). */
 export const SEND_DEADLINE_SECONDS = 60;
@@ -180,14 +193,20 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private async attempt(entry: ClaimedEntry): Promise<void> {
     const provider = this.providers.get(entry.provider);
     const session = { id: entry.sessionId, orgId: entry.orgId };
-    if (entry.kind === 'chat-state') {
+    if (entry.kind !== 'send') {
+      // Best effort, as on WhatsApp itself: the stored copy keeps the change whatever the outcome.
+      const what = entry.kind === 'chat-state' ? 'a chat change' : 'an action';
       try {
-        await provider.applyChatState(session, entry.chatJid, entry.payload as ChatStateChange);
+        if (entry.kind === 'chat-state') await provider.applyChatState(session, entry.chatJid, entry.payload as ChatStateChange);
+        else await provider.act(session, entry.chatJid, entry.payload as ChatAction);
       } catch (error) {
-        this.logger.warn({ err: error, sessionId: entry.sessionId, chatJid: entry.chatJid }, 'could not apply a chat change to WhatsApp');
+        this.logger.warn(
+          { err: error, sessionId: entry.sessionId, chatJid: entry.chatJid, messageId: entry.messageId },
+          `could not apply ${what} to WhatsApp`,
+        );
       }
       await this.outbox.complete(entry, this.replica).catch((error: unknown) =>
-        this.logger.warn({ err: error, sessionId: entry.sessionId }, 'could not remove a chat change from the outbox'),
+        this.logger.warn({ err: error, sessionId: entry.sessionId }, `could not remove ${what} from the outbox`),
       );
       return;
     }
@@ -204,7 +223,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
 
   /** The stored payload, with the file streamed from the media store when the provider asks for it. */
   private outgoing(orgId: string, queued: QueuedSend): OutgoingMessage {
-    if (queued.type === 'text') return queued;
+    if (!('media' in queued)) return queued;
     const key = objectKey(orgId, queued.media.sha256);
     return {
       ...queued,
@@ -272,7 +291,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
           : `no replica holding the session could attempt it within ${SEND_DEADLINE_SECONDS} s`;
         this.logger.warn(
           { sessionId: entry.sessionId, chatJid: entry.chatJid, messageId: entry.messageId, kind: entry.kind, reason },
-          entry.kind === 'send' ? 'send failed' : 'chat change not applied to WhatsApp',
+          entry.kind === 'send' ? 'send failed' : entry.kind === 'chat-state' ? 'chat change not applied to WhatsApp' : 'action not applied to WhatsApp',
         );
         if (entry.kind === 'send') bySession.set(entry.sessionId, [...(bySession.get(entry.sessionId) ?? []), entry]);
       }

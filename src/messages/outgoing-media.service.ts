@@ -56,8 +56,19 @@ export class OutgoingMediaService implements OnModuleDestroy {
     await this.fetcher.close();
   }
 
-  /** The body's rules across fields, which class-validator cannot say: a file exactly for media types. */
+  /**
+   * The body's rules across fields, which class-validator cannot say: a file exactly for media
+   * types, a place only for `location`, cards only for `contact`.
+   */
   checkShape(body: SendMessageDto, uploaded: boolean): void {
+    if (body.location !== undefined && body.type !== 'location') throw fileProblem('location', 'is only for location messages');
+    if (body.contacts !== undefined && body.type !== 'contact') throw fileProblem('contacts', 'is only for contact messages');
+    if (body.type === 'location' || body.type === 'contact') {
+      if (body.media !== undefined || uploaded) throw fileProblem('media', `must be absent for a ${body.type} message`);
+      if (body.text !== undefined) throw fileProblem('text', `must be absent for a ${body.type} message`);
+      if (body.voiceNote !== undefined) throw fileProblem('voiceNote', 'is only for audio messages');
+      return;
+    }
     if (body.type === 'text') {
       if (body.media !== undefined || uploaded) throw fileProblem('media', 'must be absent for a text message');
       if (body.voiceNote !== undefined) throw fileProblem('voiceNote', 'is only for audio messages');
@@ -116,7 +127,9 @@ export class OutgoingMediaService implements OnModuleDestroy {
       const body = (await this.validation.transform(plain, { type: 'body', metatype: SendMessageDto })) as SendMessageDto;
       this.checkShape(body, true);
       if (!staged) throw fileProblem('file', 'is required: the part with the file');
-      if (body.type === 'text') throw fileProblem('file', 'must be absent for a text message');
+      if (body.type === 'text' || body.type === 'location' || body.type === 'contact') {
+        throw fileProblem('file', `must be absent for a ${body.type} message`);
+      }
       const declared = partType && partType !== 'application/octet-stream' ? partType : undefined;
       return { body, file: await this.check(body.type, staged.file, body, body.media?.fileName ?? staged.name, declared) };
     } catch (error) {

@@ -6,7 +6,7 @@ import { queryPrepared, queryRows } from '../database/prepared-query';
 /** The channel that wakes the replica holding a session when its outbox got a row; the payload is the session id. */
 export const OUTBOX_CHANNEL = 'gateway_outbox';
 
-export type OutboxKind = 'send' | 'chat-state';
+export type OutboxKind = 'send' | 'chat-state' | 'action';
 
 /** Something to carry out on WhatsApp for a session. */
 export interface OutboxEntry {
@@ -16,9 +16,9 @@ export interface OutboxEntry {
   provider: string;
   kind: OutboxKind;
   chatJid: string;
-  /** The message a send is of. */
+  /** The message a send (or an action) is of. */
   messageId: string | null;
-  /** What the provider is given (the outgoing message, the chat change). */
+  /** What the provider is given (the outgoing message, the chat change, the action). */
   payload: unknown;
 }
 

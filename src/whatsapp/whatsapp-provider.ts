@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { ProviderName } from '../config/app-config';
+import { MessageContactCard, MessageLocation, MessageType } from '../domain/gateway-events';
 import { MediaMessageType } from '../domain/media';
 import type { GroupParticipant } from '../domain/gateway-events';
 
@@ -16,11 +17,27 @@ export interface PairingQr {
   expiresAt: number;
 }
 
+/** A stored message an action names: what WhatsApp's key of it is made of. */
+export interface MessageRef {
+  id: string;
+  fromMe: boolean;
+  /** The sender's JID (in a group, the member who sent it); null when unknown. */
+  senderId: string | null;
+}
+
+/** The stored message a reply quotes, with what WhatsApp shows of it in the quote. */
+export interface QuotedMessage extends MessageRef {
+  type: MessageType;
+  text: string | null;
+}
+
 export interface OutgoingText {
   /** The gateway's id of the stored `pending` message; also the send's idempotency key. */
   id: string;
   type: 'text';
   text: string;
+  /** The message this one replies to. */
+  replyTo?: QuotedMessage | null;
 }
 
 /** The stored file of a media message to send. */
@@ -42,9 +59,26 @@ export interface OutgoingMedia {
   /** The caption. */
   text: string | null;
   media: OutgoingFile;
+  replyTo?: QuotedMessage | null;
 }
 
-export type OutgoingMessage = OutgoingText | OutgoingMedia;
+/** A shared place. */
+export interface OutgoingLocation {
+  id: string;
+  type: 'location';
+  location: MessageLocation;
+  replyTo?: QuotedMessage | null;
+}
+
+/** Contact cards, sent as vCards; each card has a number. */
+export interface OutgoingContacts {
+  id: string;
+  type: 'contact';
+  contacts: (MessageContactCard & { phoneNumber: string })[];
+  replyTo?: QuotedMessage | null;
+}
+
+export type OutgoingMessage = OutgoingText | OutgoingMedia | OutgoingLocation | OutgoingContacts;
 
 /** WhatsApp no longer has a received file (its CDN answered 404 or 410): the phone may upload it again. */
 export class MediaGoneError extends Error {}
@@ -58,6 +92,22 @@ export interface ChatStateChange {
   /** Epoch ms, -1 for "always", null to unmute. */
   mutedUntil?: number | null;
 }
+
+/** The typing indicator states a chat can be shown. */
+export const PRESENCE_STATES = ['composing', 'recording', 'paused'] as const;
+export type PresenceState = (typeof PRESENCE_STATES)[number];
+
+/**
+ * What a person does in a chat besides sending (API.md §9): react (`""` removes the reaction),
+ * edit a text sent from this number, delete a message for everyone, mark received messages read,
+ * show a typing indicator.
+ */
+export type ChatAction =
+  | { type: 'reaction'; message: MessageRef; emoji: string }
+  | { type: 'edit'; message: MessageRef; text: string }
+  | { type: 'revoke'; message: MessageRef }
+  | { type: 'read'; messages: MessageRef[] }
+  | { type: 'presence'; state: PresenceState };
 
 /**
  * An ingestion provider: how a session's WhatsApp activity reaches the stored copy, and how the
@@ -103,6 +153,9 @@ export abstract class WhatsAppProvider {
 
   /** Applies archive/pin/mute to the WhatsApp account when connected; a no-op otherwise. */
   abstract applyChatState(session: ProviderSession, chatJid: string, change: ChatStateChange): Promise<void>;
+
+  /** Carries out a conversation action in the chat; resolves when WhatsApp (or the connector) took it, rejects otherwise. */
+  abstract act(session: ProviderSession, chatJid: string, action: ChatAction): Promise<void>;
 
   /** The sessions whose connection this process holds: the ones it downloads received files for. */
   heldSessions(): string[] {

@@ -29,6 +29,8 @@ import { WebhookReceiver } from '../support/webhook-receiver';
  */
 
 const RUNS_PER_OPERATION = 25;
+/** The hostile org's own recent text: what edits, reactions and revokes of the fixed-path checks name. */
+const EDITABLE_ID = 'HEDITABLE';
 /** The exhaustive searches walk every operation and field of the document: they take minutes, not seconds. */
 const SEARCH_TIMEOUT_MS = 600_000;
 const RANDOM_ROUTE_RUNS = 60;
@@ -195,6 +197,28 @@ const NASTY_TEXT: [string, string][] = [
   ['an empty string', ''],
   ['whitespace only', ' \t\n '],
 ];
+
+/**
+ * Values a field takes to remove something rather than to store it: accepted, they do not read
+ * back (`""` removes the caller's reaction).
+ */
+const REMOVING_VALUES: Record<string, string[]> = {
+  'PUT /api/v1/sessions/{sid}/chats/{cid}/messages/{mid}/reaction emoji': [''],
+};
+
+/**
+ * Bodies besides the documented one whose string fields get the nasty text too: the fields that
+ * only some variants of a body have (a place, contact cards, a reply). `quoted` is a stored message
+ * of the chat.
+ */
+function variantBodies(op: Operation, quoted: string): unknown[] {
+  if (op.key !== 'POST /api/v1/sessions/{sid}/chats/{cid}/messages') return [];
+  return [
+    { type: 'text', text: 'a reply', replyTo: quoted },
+    { type: 'location', location: { latitude: -6.2, longitude: 106.8, name: 'Monas', address: 'Gambir, Jakarta' } },
+    { type: 'contact', contacts: [{ name: 'Budi', phoneNumber: '6281234567890' }] },
+  ];
+}
 
 type JsonPath = (string | number)[];
 
@@ -379,6 +403,9 @@ function exampleBody(op: Operation, h: SeededOrg): unknown {
     return { url: receiver.url, description: 'fuzz', events: ['chat.created'], sessionIds: [], includeHistory: true, enabled: true };
   }
   if (op.path.endsWith('/sessions')) return { name: 'fuzz' };
+  if (op.path.endsWith('/reaction')) return { emoji: '👍' };
+  if (op.path.endsWith('/presence')) return { state: 'composing' };
+  if (op.method === 'patch' && op.path.endsWith('/{mid}')) return { text: 'edited' };
   if (op.method === 'patch') return { archived: true, pinned: false, mutedUntil: 1_800_000_000_000, unmute: false };
   return {};
 }
@@ -565,7 +592,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
     doc = await fetchOpenApi(t.http);
     operations = operationsOf(doc);
     hOrg = uniqueOrg('hostile');
-    h = await seedOrg(t, hOrg, 'h', receiver.url);
+    h = await seedHostile();
     v = await seedOrg(t, uniqueOrg('victim'), 'v', receiver.url);
     cursors = await realCursors();
   });
@@ -597,6 +624,26 @@ describe('hostile input, generated from the OpenAPI document', () => {
     }
   }
 
+  /**
+   * The hostile org, with what the actions of conversations need: its number known (reactions are
+   * the number's), and a text it sent moments ago (edits are allowed for 15 minutes). Both are in
+   * its batch, so that a replay brings them back.
+   */
+  async function seedHostile(): Promise<SeededOrg> {
+    const seeded = await seedOrg(t, hOrg, 'h', receiver.url);
+    const extra = [
+      { type: 'session.status', status: 'connected', phoneNumber: '6281200000077' },
+      {
+        type: 'message.upsert',
+        message: { id: EDITABLE_ID, chatId: seeded.jids[0], fromMe: true, senderId: null, timestamp: Date.now(), type: 'text', text: 'editable', status: 'sent' },
+      },
+    ];
+    seeded.batch.events.push(...extra);
+    const res = await request(t.http).post(`/api/v1/sessions/${seeded.sid}/events`).set('Authorization', `Bearer ${seeded.key}`).send({ events: extra });
+    expect(res.status).toBe(200);
+    return seeded;
+  }
+
   /** A real `nextCursor` from every list route that has one. */
   async function realCursors(): Promise<string[]> {
     const found: string[] = [];
@@ -610,7 +657,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
   }
 
   /** The fixture's id for each path parameter name. */
-  const fixtureIds = (): Record<string, string> => ({ sid: h.sid, cid: h.jids[0], id: h.webhookId, did: h.deliveryId, jid: h.jids[1] });
+  const fixtureIds = (): Record<string, string> => ({ sid: h.sid, cid: h.jids[0], mid: EDITABLE_ID, id: h.webhookId, did: h.deliveryId, jid: h.jids[1] });
 
   /**
    * Accepted requests may delete the hostile org's fixture, or fill its 20 webhooks; bring it back
@@ -618,16 +665,17 @@ describe('hostile input, generated from the OpenAPI document', () => {
    */
   async function restoreFixture(): Promise<void> {
     await dataSource.query('DELETE FROM webhooks WHERE org_id = $1 AND id <> $2', [hOrg, h.webhookId]);
-    const [row] = await dataSource.query<{ sessions: number; chats: number; keys: number; webhooks: number }[]>(
+    const [row] = await dataSource.query<{ sessions: number; chats: number; messages: number; keys: number; webhooks: number }[]>(
       `SELECT (SELECT count(*)::int FROM sessions WHERE id = $1 AND deleted_at IS NULL) AS sessions,
               (SELECT count(*)::int FROM chats WHERE session_id = $1 AND NOT purging) AS chats,
+              (SELECT count(*)::int FROM messages WHERE session_id = $1) AS messages,
               (SELECT count(*)::int FROM api_keys WHERE org_id = $2 AND revoked_at IS NULL) AS keys,
               (SELECT count(*)::int FROM webhooks WHERE org_id = $2) AS webhooks`,
       [h.sid, hOrg],
     );
     if (row.sessions === 0 || row.keys < 2 || row.webhooks === 0) {
-      h = await seedOrg(t, hOrg, 'h', receiver.url);
-    } else if (row.chats < 2) {
+      h = await seedHostile();
+    } else if (row.chats < 2 || row.messages < h.batch.events.filter((e) => (e as { type: string }).type === 'message.upsert').length) {
       const res = await request(t.http).post(`/api/v1/sessions/${h.sid}/events`).set('Authorization', `Bearer ${h.key}`).send(h.batch);
       expect(res.status).toBe(200);
     }
@@ -789,10 +837,12 @@ describe('hostile input, generated from the OpenAPI document', () => {
     const covered: string[] = [];
     let stored = 0;
     for (const op of operations.filter((o) => o.body)) {
-      const base = documentedBody(doc, op);
-      expect([op.key, base]).toEqual([op.key, expect.any(Object)]);
+      const documented = documentedBody(doc, op);
+      expect([op.key, documented]).toEqual([op.key, expect.any(Object)]);
       const path = fillPath(op.path, fixtureIds());
-      for (const field of stringFields(base)) {
+      for (const { base, field } of [documented, ...variantBodies(op, h.messageIds[h.jids[0]][1])].flatMap((base) =>
+        stringFields(base).map((field) => ({ base, field })),
+      )) {
         covered.push(`${op.key} ${field.join('.')}`);
         for (const [name, text] of NASTY_TEXT) {
           const label = `${op.key} ${field.join('.')} = ${name}`;
@@ -801,7 +851,8 @@ describe('hostile input, generated from the OpenAPI document', () => {
             const res = await agent[op.method](path).set('Authorization', `Bearer ${h.key}`).send(withValueAt(base, field, text) as object);
             if (res.status >= 200 && res.status < 300) {
               stored += 1;
-              if (!(await readBack()).has(text)) failures.push(`${label}: answered ${res.status}, but does not read back as sent`);
+              const removes = REMOVING_VALUES[`${op.key} ${field.join('.')}`]?.includes(text) ?? false;
+              if (!removes && !(await readBack()).has(text)) failures.push(`${label}: answered ${res.status}, but does not read back as sent`);
             } else if (res.status !== 422 && res.status < 500) {
               failures.push(`${label}: answered ${res.status} ${res.text.slice(0, 200)}`);
             }
@@ -824,6 +875,14 @@ describe('hostile input, generated from the OpenAPI document', () => {
         'POST /api/v1/webhooks url',
         'POST /api/v1/webhooks description',
         'PATCH /api/v1/webhooks/{id} description',
+        'POST /api/v1/sessions/{sid}/chats/{cid}/messages replyTo',
+        'POST /api/v1/sessions/{sid}/chats/{cid}/messages location.name',
+        'POST /api/v1/sessions/{sid}/chats/{cid}/messages location.address',
+        'POST /api/v1/sessions/{sid}/chats/{cid}/messages contacts.0.name',
+        'POST /api/v1/sessions/{sid}/chats/{cid}/messages contacts.0.phoneNumber',
+        'PUT /api/v1/sessions/{sid}/chats/{cid}/messages/{mid}/reaction emoji',
+        'PATCH /api/v1/sessions/{sid}/chats/{cid}/messages/{mid} text',
+        'POST /api/v1/sessions/{sid}/chats/{cid}/presence state',
       ]),
     );
     expect(stored).toBeGreaterThan(20);

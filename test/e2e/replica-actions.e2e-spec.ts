@@ -37,7 +37,7 @@ describe('actions that reach the replica holding the session', () => {
     await db?.drop();
   });
 
-  const viaB = (method: 'get' | 'post' | 'patch' | 'delete', path: string) => b.call(method, path, a.key);
+  const viaB = (method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string) => b.call(method, path, a.key);
   const status = async (sid: string, id: string) => ((await viaB('get', `${messagesPath(sid)}/${id}`)).body as MessageDto).status;
   const events = async (id: string) =>
     (await sql.query<{ type: string; status: string }>(`SELECT type, payload::jsonb->'data'->>'status' AS status FROM events WHERE payload::jsonb->'data'->>'id' = $1 ORDER BY seq`, [id])).rows;
@@ -61,6 +61,21 @@ describe('actions that reach the replica holding the session', () => {
     const patched = await viaB('patch', `/api/v1/sessions/${sid}/chats/${BUDI}`).send({ archived: true, mutedUntil: -1 });
     expect(patched.status).toBe(200);
     await eventually(() => expect(socket.modifications.map((m) => Object.keys(m.modification)[0])).toEqual(['archive', 'mute']));
+  });
+
+  it('carries out on the holder the conversation actions asked of another replica, in order', async () => {
+    const { id: sid, socket } = await a.connectedSession();
+    const sent = await viaB('post', messagesPath(sid)).send({ type: 'text', text: 'salah ketik' });
+    await eventually(async () => expect(await status(sid, sent.body.id)).toBe('sent'));
+    const mark = socket.sent.length;
+    const message = `${messagesPath(sid)}/${sent.body.id}`;
+    expect((await viaB('put', `${message}/reaction`).send({ emoji: '👍' })).status).toBe(200);
+    expect((await viaB('patch', message).send({ text: 'sudah benar' })).status).toBe(200);
+    expect((await viaB('post', `/api/v1/sessions/${sid}/chats/${BUDI}/presence`).send({ state: 'paused' })).status).toBe(204);
+    const key = { remoteJid: BUDI, fromMe: true, id: sent.body.id };
+    await eventually(() => expect(socket.presences).toEqual([{ state: 'paused', jid: BUDI }]), POLLS);
+    expect(socket.sent.slice(mark).map((call) => call.content)).toEqual([{ react: { text: '👍', key } }, { text: 'sudah benar', edit: key }]);
+    await eventually(async () => expect((await sql.query('SELECT 1 FROM outbox WHERE session_id = $1', [sid])).rows).toEqual([]));
   });
 
   it('leaves a send that the holder cannot attempt yet in the outbox, and fails it with a reason past its 60 s deadline', async () => {

@@ -126,6 +126,21 @@ describe('route access: every route of the real app declares who may call it', (
     });
   });
 
+  it('requires send on the conversation routes (API.md §9), as on sends', () => {
+    const chat = '/api/v1/sessions/:sid/chats/:cid';
+    const conversation = [
+      `post ${chat}/messages`,
+      `put ${chat}/messages/:mid/reaction`,
+      `patch ${chat}/messages/:mid`,
+      `post ${chat}/messages/:mid/revoke`,
+      `delete ${chat}/messages/:mid`,
+      `post ${chat}/read`,
+      `post ${chat}/presence`,
+    ];
+    const accessOf = (route: string) => routes.find((r) => `${r.method} ${r.path}` === route)?.access;
+    expect(conversation.map((route) => [route, accessOf(route)])).toEqual(conversation.map((route) => [route, { capability: 'send' }]));
+  });
+
   it('answers 401 without a credential and 403 without the capability on every protected route', async () => {
     const org = uniqueOrg('access');
     const keyWithout = new Map<Capability, string>();

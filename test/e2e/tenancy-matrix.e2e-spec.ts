@@ -67,6 +67,12 @@ const MATRIX: Record<string, Exercise> = {
     body: () => ({ type: 'text', text: 'taken over' }),
     resources: ['sid'],
   },
+  'PUT /api/v1/sessions/{sid}/chats/{cid}/messages/{mid}/reaction': { kind: 'resource', body: () => ({ emoji: '👍' }) },
+  'PATCH /api/v1/sessions/{sid}/chats/{cid}/messages/{mid}': { kind: 'resource', body: () => ({ text: 'taken over' }) },
+  'DELETE /api/v1/sessions/{sid}/chats/{cid}/messages/{mid}': { kind: 'resource' },
+  'POST /api/v1/sessions/{sid}/chats/{cid}/messages/{mid}/revoke': { kind: 'resource' },
+  'POST /api/v1/sessions/{sid}/chats/{cid}/read': { kind: 'resource' },
+  'POST /api/v1/sessions/{sid}/chats/{cid}/presence': { kind: 'resource', body: () => ({ state: 'composing' }) },
   'GET /api/v1/sessions/{sid}/contacts': { kind: 'resource' },
   'GET /api/v1/sessions/{sid}/contacts/{jid}': { kind: 'resource' },
   // The JID of a person or group is a value B may ask about in its own session (WhatsApp answers it).

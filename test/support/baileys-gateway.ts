@@ -25,7 +25,7 @@ export interface BaileysGateway {
   /** A key of `orgId` with every capability. */
   key: string;
   /** A request with `orgId`'s key (or `key`). */
-  call(method: 'get' | 'post' | 'patch' | 'delete', path: string, key?: string): request.Test;
+  call(method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string, key?: string): request.Test;
   /** `POST /api/v1/sessions`: the id of the new session. */
   createSession(name?: string): Promise<string>;
   /** Pairs a new session through its stand-in socket: `connected` as OWN_NUMBER. */

@@ -82,4 +82,51 @@ describe('external provider', () => {
       await c.close();
     }
   });
+
+  it('posts each conversation action as {sessionId, chatId, action} without an idempotency key, and rejects on a non-2xx', async () => {
+    const c = await connector((body) => ((body as { action: { type: string } }).action.type === 'presence' ? 503 : 200));
+    const chat = '120363025246125486@g.us';
+    const target = { id: '3EB0AAAA', fromMe: false, senderId: '6281234567890@s.whatsapp.net' };
+    try {
+      const p = provider(c.url);
+      await p.act(session, chat, { type: 'reaction', message: target, emoji: '👍' });
+      await p.act(session, chat, { type: 'edit', message: { ...target, fromMe: true }, text: 'fixed' });
+      await p.act(session, chat, { type: 'revoke', message: target });
+      await p.act(session, chat, { type: 'read', messages: [target, { ...target, id: '3EB0BBBB' }] });
+      await expect(p.act(session, chat, { type: 'presence', state: 'composing' })).rejects.toThrow('the connector answered 503');
+      expect(c.received.map((r) => r.body)).toEqual(
+        [
+          { type: 'reaction', messageId: '3EB0AAAA', emoji: '👍' },
+          { type: 'edit', messageId: '3EB0AAAA', text: 'fixed' },
+          { type: 'revoke', messageId: '3EB0AAAA' },
+          { type: 'read', messageIds: ['3EB0AAAA', '3EB0BBBB'] },
+          { type: 'presence', state: 'composing' },
+        ].map((action) => ({ sessionId: session.id, chatId: chat, action })),
+      );
+      for (const r of c.received) expect(r.headers['idempotency-key']).toBeUndefined();
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('posts replies, places and contact cards with their fields', async () => {
+    const c = await connector(() => 200);
+    const chat = '6281234567890@s.whatsapp.net';
+    const replyTo = { id: '3EB0QUOTED', fromMe: false, senderId: chat, type: 'text' as const, text: 'jam berapa?' };
+    try {
+      const p = provider(c.url);
+      await p.send(session, chat, { ...message, replyTo });
+      const location = { latitude: -6.2, longitude: 106.8, name: 'Monas', address: null };
+      await p.send(session, chat, { id: 'LOC1', type: 'location', location });
+      const contacts = [{ name: 'Budi', phoneNumber: '6281234567890' }];
+      await p.send(session, chat, { id: 'CARD1', type: 'contact', contacts, replyTo });
+      expect(c.received.map((r) => r.body)).toEqual([
+        { sessionId: session.id, chatId: chat, message: { ...message, replyTo: '3EB0QUOTED' } },
+        { sessionId: session.id, chatId: chat, message: { id: 'LOC1', type: 'location', text: null, location } },
+        { sessionId: session.id, chatId: chat, message: { id: 'CARD1', type: 'contact', text: null, contacts, replyTo: '3EB0QUOTED' } },
+      ]);
+    } finally {
+      await c.close();
+    }
+  });
 });

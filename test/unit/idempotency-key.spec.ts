@@ -30,6 +30,18 @@ describe('Idempotency-Key', () => {
     expect(requestHash({ type: 'text', text: 'a' })).not.toBe(requestHash({ type: 'texta', text: '' }));
     expect(requestHash({ type: 'text', text: 'halo' })).toMatch(/^[0-9a-f]{64}$/);
   });
+
+  it('tells replies, places and contact cards apart, whatever the order of their JSON', () => {
+    expect(requestHash({ type: 'text', text: 'halo', replyTo: 'A1' })).not.toBe(requestHash({ type: 'text', text: 'halo' }));
+    expect(requestHash({ type: 'text', text: 'halo', replyTo: 'A1' })).not.toBe(requestHash({ type: 'text', text: 'halo', replyTo: 'A2' }));
+    const place = { type: 'location', location: { latitude: -6.2, longitude: 106.8, name: 'Monas' } };
+    const reordered = JSON.parse('{"location":{"name":"Monas","longitude":106.8,"latitude":-6.2},"type":"location"}') as typeof place;
+    expect(requestHash(place)).toBe(requestHash(reordered));
+    expect(requestHash(place)).not.toBe(requestHash({ ...place, location: { ...place.location, latitude: -6.21 } }));
+    const card = { type: 'contact', contacts: [{ name: 'Budi', phoneNumber: '6281234567890' }] };
+    expect(requestHash(card)).not.toBe(requestHash({ ...card, contacts: [{ name: 'Budi', phoneNumber: '6281234567891' }] }));
+    expect(requestHash(card)).not.toBe(requestHash({ ...card, contacts: [...card.contacts, ...card.contacts] }));
+  });
 });
 
 describe('outgoing message ids', () => {

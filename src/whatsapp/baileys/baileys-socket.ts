@@ -1,6 +1,24 @@
-import type { AnyMessageContent, AuthenticationCreds, AuthenticationState, BaileysEventMap, ChatModification, proto, WAMessage, WAMessageKey } from 'baileys';
+import type {
+  AnyMessageContent,
+  AuthenticationCreds,
+  AuthenticationState,
+  BaileysEventMap,
+  ChatModification,
+  proto,
+  WAMessage,
+  WAMessageKey,
+  WAPresence,
+} from 'baileys';
 import type { BinaryNode, GroupMetadata, ParticipantAction } from 'baileys';
 import { Logger } from 'pino';
+
+/** The part of Baileys' `MiscMessageGenerationOptions` the provider sets. */
+export interface BaileysSendOptions {
+  /** The id to send the message under. */
+  messageId: string;
+  /** The message a reply quotes. */
+  quoted?: WAMessage;
+}
 
 /** The part of Baileys' event emitter the provider listens on. */
 export interface BaileysSocketEvents {
@@ -15,8 +33,12 @@ export interface BaileysSocket {
   readonly ev: BaileysSocketEvents;
   /** The account (`creds.me`) once known: its `id` is the own JID. */
   readonly user?: { id: string } | undefined;
-  sendMessage(jid: string, content: AnyMessageContent, options: { messageId: string }): Promise<unknown>;
+  sendMessage(jid: string, content: AnyMessageContent, options: BaileysSendOptions): Promise<unknown>;
   chatModify(modification: ChatModification, jid: string): Promise<unknown>;
+  /** Sends read receipts for received messages. */
+  readMessages(keys: WAMessageKey[]): Promise<void>;
+  /** Shows (or stops showing) a typing indicator in the chat `jid`. */
+  sendPresenceUpdate(state: WAPresence, jid?: string): Promise<void>;
   requestPairingCode(phoneNumber: string): Promise<string>;
   /** Asks the phone to upload a message's file again; resolves with the message pointing at the new copy. */
   updateMediaMessage(message: WAMessage): Promise<WAMessage>;

@@ -6,8 +6,20 @@ import { requestContext } from '../../common/logging/logger';
 import { LOGGER } from '../../common/logging/logging.module';
 import { timedOut, withTimeout } from '../../common/time';
 import { GatewayEvent, SessionStatus } from '../../domain/gateway-events';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ChatStateChange, OutgoingMedia, OutgoingMessage, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
+import {
+  ChatAction,
+  ChatStateChange,
+  MessageRef,
+  OutgoingContacts,
+  OutgoingMedia,
+  OutgoingMessage,
+  PairingQr,
+  ProviderSession,
+  QuotedMessage,
+  WhatsAppProvider,
+} from '../whatsapp-provider';
 import { downloadableMedia } from './baileys-media';
 import { fromBufferJson } from './buffer-json';
 import { WhatsAppMediaDownloader } from './whatsapp-media-downloader';
@@ -27,7 +39,6 @@ import {
 import { IngestionSink } from '../ingestion-sink';
 import { PairingQrRepository } from '../pairing-qr.repository';
 import { normalizeJid } from './baileys-jid';
-import { randomBytes } from 'node:crypto';
 import type { BinaryNode } from 'baileys';
 import { userJidOf } from '../../domain/jid';
 import { NumberLookup, ParticipantAction, ParticipantResult, ProviderGroup } from '../whatsapp-provider';
@@ -47,7 +58,7 @@ import {
   whatsappErrorCode,
 } from './baileys-directory-mapper';
 import { backoffDelay, classifyClose, closeCodeOf } from './baileys-reconnect-policy';
-import { BaileysSocket, BaileysSocketFactory } from './baileys-socket';
+import { BaileysSendOptions, BaileysSocket, BaileysSocketFactory } from './baileys-socket';
 import { BAILEYS_TUNING, BaileysTuning } from './baileys-tuning';
 import { toNumber } from './baileys-values';
 import { CredentialsUnreadableError } from './session-auth-cipher';
@@ -97,6 +108,56 @@ async function mediaContent({ type, text, media }: OutgoingMedia): Promise<AnyMe
     case 'document':
       return { document: upload, mimetype: media.mimetype, fileName: media.fileName ?? 'file', caption };
   }
+}
+
+/** What Baileys sends for a message of the gateway that is not a file. */
+function messageContent(message: Exclude<OutgoingMessage, OutgoingMedia>): AnyMessageContent {
+  switch (message.type) {
+    case 'text':
+      return { text: message.text };
+    case 'location': {
+      const { latitude, longitude, name, address } = message.location;
+      return { location: { degreesLatitude: latitude, degreesLongitude: longitude, name: name ?? undefined, address: address ?? undefined } };
+    }
+    case 'contact':
+      return contactsContent(message);
+  }
+}
+
+/** Contact cards as WhatsApp shares them: one vCard each, the number also as `waid` so that the card opens a chat. */
+function contactsContent({ contacts }: OutgoingContacts): AnyMessageContent {
+  const cards = contacts.map((card) => ({
+    displayName: card.name,
+    vcard: [
+      'BEGIN:VCARD',
+      'VERSION:3.0',
+      `FN:${vcardText(card.name)}`,
+      `TEL;type=CELL;type=VOICE;waid=${card.phoneNumber}:+${card.phoneNumber}`,
+      'END:VCARD',
+    ].join('\n'),
+  }));
+  return { contacts: { displayName: cards.length === 1 ? cards[0].displayName : `${cards.length} contacts`, contacts: cards } };
+}
+
+/** A vCard text value (RFC 6350 §3.4): backslash, comma and semicolon escaped, line breaks as `\n`. */
+function vcardText(value: string): string {
+  return value.replace(/[\\,;]/g, (c) => `\\${c}`).replace(/\r\n|\r|\n/g, '\\n');
+}
+
+/** WhatsApp's key of a stored message of `chatJid`: in a group, someone else's names its sender. */
+function messageKey(chatJid: string, message: MessageRef): WAMessageKey {
+  const participant = chatJid.endsWith('@g.us') && !message.fromMe && message.senderId ? message.senderId : undefined;
+  return { remoteJid: chatJid, fromMe: message.fromMe, id: message.id, ...(participant ? { participant } : {}) };
+}
+
+/** The quoted message of a reply, as Baileys builds the quote from it: the key, and the text shown. */
+function quotedMessage(chatJid: string, quoted: QuotedMessage): WAMessage {
+  return { key: messageKey(chatJid, quoted), message: { conversation: quoted.text ?? '' } };
+}
+
+/** An id for a reaction, edit or revoke, in WhatsApp Web's format, so that its echo is recognised as this gateway's. */
+function actionMessageId(): string {
+  return `3EB0${randomBytes(18).toString('hex').toUpperCase()}`;
 }
 
 /** A stored provider original (bytes as base64 JSON) as the message Baileys handed over. */
@@ -251,10 +312,13 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
     const connection = this.connections.get(session.id);
     const socket = connection?.status === 'connected' ? connection.socket : null;
     if (!connection || !socket) throw new ConflictError('session is not connected');
-    const content: AnyMessageContent = message.type === 'text' ? { text: message.text } : await mediaContent(message);
+    const content: AnyMessageContent =
+      message.type === 'text' || message.type === 'location' || message.type === 'contact' ? messageContent(message) : await mediaContent(message);
     remember(connection.sent, message.id, message.type === 'text' ? message.text : null, MAX_SENT_REMEMBERED);
+    const options: BaileysSendOptions = { messageId: message.id };
+    if (message.replyTo) options.quoted = quotedMessage(chatJid, message.replyTo);
     await withTimeout(
-      socket.sendMessage(chatJid, content, { messageId: message.id }),
+      socket.sendMessage(chatJid, content, options),
       this.tuning.sendTimeoutMs,
       timedOut(`WhatsApp did not accept the message within ${this.tuning.sendTimeoutMs} ms`),
       this.clock,
@@ -280,6 +344,37 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
         connection.logger.warn({ err: error, chatJid, modification: Object.keys(modification)[0] }, 'could not apply a chat change to WhatsApp');
       }
     }
+  }
+
+  async act(session: ProviderSession, chatJid: string, action: ChatAction): Promise<void> {
+    const connection = this.connections.get(session.id);
+    const socket = connection?.status === 'connected' ? connection.socket : null;
+    if (!connection || !socket) throw new ConflictError('session is not connected');
+    const sendAction = (content: AnyMessageContent): Promise<unknown> => {
+      const messageId = actionMessageId();
+      // Its echo (`messages.upsert` of this device's own message) is not ingested again.
+      remember(connection.sent, messageId, null, MAX_SENT_REMEMBERED);
+      return socket.sendMessage(chatJid, content, { messageId });
+    };
+    let call: Promise<unknown>;
+    switch (action.type) {
+      case 'reaction':
+        call = sendAction({ react: { text: action.emoji, key: messageKey(chatJid, action.message) } });
+        break;
+      case 'edit':
+        call = sendAction({ text: action.text, edit: messageKey(chatJid, action.message) });
+        break;
+      case 'revoke':
+        call = sendAction({ delete: messageKey(chatJid, action.message) });
+        break;
+      case 'read':
+        call = socket.readMessages(action.messages.map((message) => messageKey(chatJid, message)));
+        break;
+      case 'presence':
+        call = socket.sendPresenceUpdate(action.state, chatJid);
+        break;
+    }
+    await withTimeout(call, this.tuning.sendTimeoutMs, timedOut(`WhatsApp did not take the ${action.type} within ${this.tuning.sendTimeoutMs} ms`), this.clock);
   }
 
   override heldSessions(): string[] {
@@ -707,9 +802,7 @@ export class BaileysProvider extends WhatsAppProvider implements BeforeApplicati
         groupInvite: { inviteCode: request!.code, inviteExpiration: request!.expiration, text: 'Invitation to join my WhatsApp group', jid: groupJid, subject },
       };
       try {
-        // An id in WhatsApp Web's format, as the gateway's own sends carry.
-        const messageId = `3EB0${randomBytes(18).toString('hex').toUpperCase()}`;
-        await withTimeout(socket.sendMessage(userJidOf(phoneNumber), invitation, { messageId }), this.tuning.sendTimeoutMs, timedOut('timed out'), this.clock);
+        await withTimeout(socket.sendMessage(userJidOf(phoneNumber), invitation, { messageId: actionMessageId() }), this.tuning.sendTimeoutMs, timedOut('timed out'), this.clock);
         invited.add(phoneNumber);
       } catch (error) {
         connection.logger.warn({ err: error, groupJid }, 'could not send a group invitation');

@@ -2,7 +2,7 @@ import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { ConflictError, NotFoundError, UnavailableError } from '../../common/errors/app-error';
 import { AppConfig } from '../../config/app-config';
 import { ProviderRegistry } from '../providers/provider-registry';
-import { OutgoingMessage, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
+import { ChatAction, OutgoingMessage, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
 import { NumberLookup, ParticipantAction, ParticipantResult, ProviderGroup } from '../whatsapp-provider';
 import { groupAnswer, inviteLinkAnswer, lookupAnswer, MalformedAnswerError, participantsAnswer, pictureAnswer } from './connector-answers';
 
@@ -65,32 +65,24 @@ export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
 
   /** One attempt, no retry: a 2xx within the timeout (5 s) means sent, anything else failed. */
   async send(session: ProviderSession, chatJid: string, message: OutgoingMessage): Promise<void> {
+    await this.post({ sessionId: session.id, chatId: chatJid, message: messageBody(message) }, message.id);
+  }
+
+  applyChatState(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Posted to the same URL as sends, as `{"sessionId", "chatId", "action"}`; a 2xx within 5 s is success. */
+  async act(session: ProviderSession, chatJid: string, action: ChatAction): Promise<void> {
+    await this.post({ sessionId: session.id, chatId: chatJid, action: actionBody(action) });
+  }
+
+  private async post(body: unknown, idempotencyKey?: string): Promise<void> {
     if (!this.sendUrl) throw new ConflictError('no connector is configured to send for external sessions');
     const response = await fetch(this.sendUrl, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': message.id },
-      body: JSON.stringify({
-        sessionId: session.id,
-        chatId: chatJid,
-        message: {
-          id: message.id,
-          type: message.type,
-          text: message.text,
-          // The connector fetches the bytes from the gateway with its own key (`read`).
-          ...(message.type !== 'text'
-            ? {
-                media: {
-                  mimetype: message.media.mimetype,
-                  size: message.media.size,
-                  sha256: message.media.sha256,
-                  fileName: message.media.fileName,
-                  url: message.media.url,
-                  voiceNote: message.media.voiceNote,
-                },
-              }
-            : {}),
-        },
-      }),
+      headers: { 'Content-Type': 'application/json', ...(idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {}) },
+      body: JSON.stringify(body),
       signal: AbortSignal.timeout(this.sendTimeoutMs),
     });
     // The body is not needed; reading it to the end frees the connection.
@@ -98,26 +90,22 @@ export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
     if (!response.ok) throw new Error(`the connector answered ${response.status}`);
   }
 
-  applyChatState(): Promise<void> {
-    return Promise.resolve();
-  }
-
   // Contacts, numbers and groups (API.md §10): actions whose JSON answer the connector gives.
 
   async lookupNumbers(session: ProviderSession, phoneNumbers: string[]): Promise<NumberLookup[]> {
-    return lookupAnswer(await this.act(session, null, { type: 'lookup', phoneNumbers }), phoneNumbers);
+    return lookupAnswer(await this.ask(session, null, { type: 'lookup', phoneNumbers }), phoneNumbers);
   }
 
   async profilePictureUrl(session: ProviderSession, jid: string): Promise<string | null> {
-    return pictureAnswer(await this.act(session, jid, { type: 'picture' }));
+    return pictureAnswer(await this.ask(session, jid, { type: 'picture' }));
   }
 
   async groupMetadata(session: ProviderSession, jid: string): Promise<ProviderGroup> {
-    return groupAnswer(await this.act(session, jid, { type: 'group.get' }, true), jid);
+    return groupAnswer(await this.ask(session, jid, { type: 'group.get' }, true), jid);
   }
 
   async createGroup(session: ProviderSession, subject: string, phoneNumbers: string[]): Promise<ProviderGroup> {
-    return groupAnswer(await this.act(session, null, { type: 'group.create', subject, participants: phoneNumbers }));
+    return groupAnswer(await this.ask(session, null, { type: 'group.create', subject, participants: phoneNumbers }));
   }
 
   async updateGroupParticipants(
@@ -126,12 +114,12 @@ export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
     action: ParticipantAction,
     phoneNumbers: string[],
   ): Promise<ParticipantResult[]> {
-    const answer = await this.act(session, jid, { type: 'group.participants', [action]: phoneNumbers }, true);
+    const answer = await this.ask(session, jid, { type: 'group.participants', [action]: phoneNumbers }, true);
     return participantsAnswer(answer, action, phoneNumbers);
   }
 
   async groupInviteLink(session: ProviderSession, jid: string): Promise<string> {
-    return inviteLinkAnswer(await this.act(session, jid, { type: 'group.invite-link' }, true));
+    return inviteLinkAnswer(await this.ask(session, jid, { type: 'group.invite-link' }, true));
   }
 
   /**
@@ -139,7 +127,7 @@ export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
    * a group means the group is unknown; a 409, that the connector cannot act for the session now;
    * anything else but a 2xx JSON answer within the timeout, that it is unavailable.
    */
-  private async act(session: ProviderSession, chatId: string | null, action: Record<string, unknown>, aboutGroup = false): Promise<unknown> {
+  private async ask(session: ProviderSession, chatId: string | null, action: Record<string, unknown>, aboutGroup = false): Promise<unknown> {
     if (!this.sendUrl) throw new ConflictError('no connector is configured for external sessions');
     let response: Response;
     let body: string;
@@ -162,5 +150,48 @@ export class ExternalProvider extends WhatsAppProvider implements OnModuleInit {
     } catch {
       throw new MalformedAnswerError('the body is not JSON');
     }
+  }
+}
+
+/** The `message` of a send: the stored message as the connector needs it to send it. */
+function messageBody(message: OutgoingMessage): Record<string, unknown> {
+  const common = { id: message.id, type: message.type, ...(message.replyTo ? { replyTo: message.replyTo.id } : {}) };
+  switch (message.type) {
+    case 'text':
+      return { ...common, text: message.text };
+    case 'location':
+      return { ...common, text: null, location: message.location };
+    case 'contact':
+      return { ...common, text: null, contacts: message.contacts };
+    default:
+      return {
+        ...common,
+        text: message.text,
+        // The connector fetches the bytes from the gateway with its own key (`read`).
+        media: {
+          mimetype: message.media.mimetype,
+          size: message.media.size,
+          sha256: message.media.sha256,
+          fileName: message.media.fileName,
+          url: message.media.url,
+          voiceNote: message.media.voiceNote,
+        },
+      };
+  }
+}
+
+/** The `action` of API.md §4: the route's body, with the message it is about named by id. */
+function actionBody(action: ChatAction): Record<string, unknown> {
+  switch (action.type) {
+    case 'reaction':
+      return { type: action.type, messageId: action.message.id, emoji: action.emoji };
+    case 'edit':
+      return { type: action.type, messageId: action.message.id, text: action.text };
+    case 'revoke':
+      return { type: action.type, messageId: action.message.id };
+    case 'read':
+      return { type: action.type, messageIds: action.messages.map((message) => message.id) };
+    case 'presence':
+      return { type: action.type, state: action.state };
   }
 }
