@@ -394,7 +394,9 @@ describe('contacts, LID mappings and groups from the Baileys socket', () => {
       },
     ]);
     const path = `/api/v1/sessions/${id}/groups/${group}`;
-    await eventually(async () => expect((await g.call('get', path)).status).toBe(200));
+    // Stored by ingestion (a read before that would ask WhatsApp instead).
+    await eventually(async () => expect(await g.dataSource.query('SELECT 1 FROM groups WHERE session_id = $1 AND jid = $2', [id, group])).toHaveLength(1));
+    expect((await g.call('get', path)).status).toBe(200);
     expect(socket.directoryCalls).toEqual([]);
     expect((await g.call('get', path)).body.participants).toEqual([
       { id: `${BUDI}@s.whatsapp.net`, phoneNumber: BUDI, role: 'superadmin' },

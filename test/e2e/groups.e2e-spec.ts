@@ -82,9 +82,12 @@ describe('groups through a connector (external provider)', () => {
 
   it("fills a LID participant's number from what the session knows of that LID", async () => {
     const jid = '120363025246125004@g.us';
-    expect((await get(`/groups/${jid}`)).body.participants[1]).toEqual({ id: '215492034568291@lid', phoneNumber: null, role: 'admin' });
-    await ingest(t, key, sid, [{ type: 'contact.upsert', contact: { id: `${SARI}@s.whatsapp.net`, lid: '215492034568291@lid' } }]);
-    expect((await get(`/groups/${jid}`)).body.participants[1]).toEqual({ id: '215492034568291@lid', phoneNumber: SARI, role: 'admin' });
+    // A session of its own: the mapping stays out of the other tests' groups.
+    const own = await createSession(t, key);
+    const read = () => request(t.http).get(`/api/v1/sessions/${own}/groups/${jid}`).set(...auth(key));
+    expect((await read()).body.participants[1]).toEqual({ id: '215492034568291@lid', phoneNumber: null, role: 'admin' });
+    await ingest(t, key, own, [{ type: 'contact.upsert', contact: { id: `${SARI}@s.whatsapp.net`, lid: '215492034568291@lid' } }]);
+    expect((await read()).body.participants[1]).toEqual({ id: '215492034568291@lid', phoneNumber: SARI, role: 'admin' });
     expect(connector.requests).toHaveLength(1);
   });
 
