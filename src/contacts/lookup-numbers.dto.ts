@@ -12,7 +12,7 @@ export class LookupNumbersDto {
     maxItems: 50,
     uniqueItems: true,
     items: { type: 'string', pattern: PHONE_NUMBER_PATTERN.source },
-    description: 'The numbers to look up: digits in international format (no `+`, spaces or leading zeros), no duplicates.',
+    description: 'The numbers to look up: 5 to 20 digits in international format (no `+` or spaces), no duplicates.',
     example: ['6281234567890', '6289876543210'],
   })
   @IsArray()
