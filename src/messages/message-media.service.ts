@@ -114,7 +114,8 @@ export class MessageMediaService {
     let found = await this.find(orgId, sid, cid, mid);
     if (found.media?.status === 'pending' && found.provider === 'baileys' && Number(found.media.size) <= this.config.media.maxBytes) {
       // Larger files are not fetched in the background: the first request fetches them (and smaller ones not fetched yet).
-      await this.downloads.fetchNow(found.sessionId, found.chatJid, found.id, FETCH_ON_REQUEST_MS);
+      await this.downloads.fetchSoon(found.sessionId, found.chatJid, found.id);
+      await this.downloads.waitFor(found.sessionId, found.chatJid, found.id, FETCH_ON_REQUEST_MS);
       found = await this.find(orgId, sid, cid, mid);
     }
     const { type, media, error } = found;

@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { mediaKeys } from '../../src/whatsapp/baileys/whatsapp-media-downloader';
 
 export const sha256Of = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -56,3 +57,12 @@ export const SAMPLE_FILES = {
     return bytes;
   },
 };
+
+/** A file encrypted as WhatsApp stores it on its CDN: AES-256-CBC, then the first 10 bytes of an HMAC-SHA256. */
+export function encryptForWhatsApp(plain: Buffer, mediaKey: Buffer, info: string): Buffer {
+  const keys = mediaKeys(mediaKey, info);
+  const cipher = createCipheriv('aes-256-cbc', keys.cipherKey, keys.iv);
+  const encrypted = Buffer.concat([cipher.update(plain), cipher.final()]);
+  const mac = createHmac('sha256', keys.macKey).update(keys.iv).update(encrypted).digest().subarray(0, 10);
+  return Buffer.concat([encrypted, mac]);
+}

@@ -12,6 +12,7 @@ import { CreateMediaDownloads1764000000141 } from './1764000000141-create-media-
 import { CreateOutbox1764000000150 } from './1764000000150-create-outbox';
 import { CreatePairingQrsHolderRequests1764000000151 } from './1764000000151-create-pairing-qrs-holder-requests';
 import { ConversationsContactsGroups1764000000160 } from './1764000000160-conversations-contacts-groups';
+import { MediaDownloadHolders1764000000175 } from './1764000000175-media-download-holders';
 
 /** Every migration, in order. Listed explicitly so the build and the tests load the same set. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   CreateOutbox1764000000150,
   CreatePairingQrsHolderRequests1764000000151,
   ConversationsContactsGroups1764000000160,
+  MediaDownloadHolders1764000000175,
 ];

@@ -1,0 +1,105 @@
+import type { WAMessage } from 'baileys';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { ServerResponse } from 'node:http';
+import { Client } from 'pg';
+import { LIVENESS_LOCK_CLASS } from '../../src/sessions/session-ownership.service';
+import { eventually } from '../fixtures/baileys/baileys-harness';
+import { FakeSocket } from '../fixtures/baileys/fake-socket';
+import { BaileysGateway, startBaileysGateway } from '../support/baileys-gateway';
+import { FileServer, serve } from '../support/file-server';
+import { encryptForWhatsApp, freshDataDir, SAMPLE_FILES, sha256Of } from '../support/media-files';
+import { createTestDatabase, TestDatabase } from '../support/test-database';
+
+const BUDI = '6281234567890@s.whatsapp.net';
+/** Files above this are fetched on their first request, not in the background. */
+const AUTO_MAX = 8 * 1024;
+
+/**
+ * Received files with two replicas on one database: `a` holds the sessions (and downloads from a
+ * local stand-in CDN), `b` holds none (`WA_PROVIDER=external`) and gets the requests.
+ */
+describe('received files and replicas', () => {
+  const routes: Record<string, (res: ServerResponse, base: string) => void> = {};
+  const cdn = new FileServer(routes);
+  let db: TestDatabase;
+  let sql: Client;
+  let a: BaileysGateway;
+  let b: BaileysGateway;
+  let base: string;
+  let dataDir: string;
+  let n = 0;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('media_replicas', undefined, { durable: false });
+    sql = new Client({ connectionString: db.url });
+    await sql.connect();
+    base = await cdn.start();
+    dataDir = freshDataDir();
+    const env = { DATABASE_URL: db.url, DATA_DIR: dataDir, MEDIA_AUTO_DOWNLOAD_MAX_BYTES: String(AUTO_MAX) };
+    a = await startBaileysGateway(env);
+    b = await startBaileysGateway({ ...env, WA_PROVIDER: 'external' });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    await sql?.end();
+    await cdn.stop();
+    await db?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** The phone receives `plain` as an image, served encrypted by the CDN; its message id. */
+  function receive(socket: FakeSocket, plain: Buffer): string {
+    const id = `3EB0REPLICA${String(++n).padStart(6, '0')}`;
+    const mediaKey = randomBytes(32);
+    const path = `/mms/image/${id}.enc`;
+    routes[path] = serve(encryptForWhatsApp(plain, mediaKey, 'WhatsApp Image Keys'));
+    const message = {
+      key: { remoteJid: BUDI, fromMe: false, id },
+      messageTimestamp: 1732400000 + n,
+      message: {
+        imageMessage: { url: `${base}${path}`, directPath: path, mediaKey, fileSha256: Buffer.from(sha256Of(plain), 'hex'), fileLength: plain.length, mimetype: 'image/jpeg' },
+      },
+    } as unknown as WAMessage;
+    socket.emit('messages.upsert', { messages: [message], type: 'notify' });
+    return id;
+  }
+
+  const messagePath = (sid: string, id: string) => `/api/v1/sessions/${sid}/chats/${BUDI}/messages/${id}`;
+  const mediaOf = async (sid: string, id: string) => (await b.call('get', messagePath(sid, id), a.key)).body.media as { status: string } | undefined;
+  const cdnHits = (id: string) => cdn.hits.filter((hit) => hit.includes(id)).length;
+
+  it('resumes at once a download whose replica is gone, and never takes one from a replica that lives', async () => {
+    // One session each: a session whose file another live replica is downloading waits for it.
+    const first = await a.connectedSession();
+    const second = await a.connectedSession();
+    const dead = receive(first.socket, SAMPLE_FILES.jpeg(AUTO_MAX + 100));
+    const alive = receive(second.socket, SAMPLE_FILES.jpeg(AUTO_MAX + 200));
+    await eventually(async () => expect(await mediaOf(second.id, alive)).toMatchObject({ status: 'pending' }));
+    // Another replica's liveness lock, on a connection of the test's own.
+    const other = new Client({ connectionString: db.url });
+    await other.connect();
+    const liveNumber = 1_234_567;
+    await other.query('SELECT pg_advisory_lock($1::int, $2::int)', [LIVENESS_LOCK_CLASS, liveNumber]);
+    try {
+      // Both leased by a replica an hour ago; neither lease runs out by time.
+      await sql.query(
+        `INSERT INTO media_downloads (session_id, chat_jid, message_id, attempts, next_attempt_at, leased_by)
+         VALUES ($1, $2, $3, 1, now() + interval '1 hour', $4), ($5, $2, $6, 1, now() + interval '1 hour', $7)`,
+        [first.id, BUDI, dead, 7_654_321, second.id, alive, liveNumber],
+      );
+      await eventually(async () => expect(await mediaOf(first.id, dead)).toMatchObject({ status: 'ready' }), 5_000);
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(await mediaOf(second.id, alive)).toMatchObject({ status: 'pending' });
+      expect(cdnHits(alive)).toBe(0);
+    } finally {
+      // The other replica dies: its lease goes with its lock.
+      await other.end();
+    }
+    await eventually(async () => expect(await mediaOf(second.id, alive)).toMatchObject({ status: 'ready' }), 5_000);
+    expect(cdnHits(dead)).toBe(1);
+    expect(cdnHits(alive)).toBe(1);
+    expect((await sql.query('SELECT 1 FROM media_downloads WHERE session_id = ANY ($1)', [[first.id, second.id]])).rows).toEqual([]);
+  });
+});
