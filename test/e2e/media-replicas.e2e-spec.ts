@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { ServerResponse } from 'node:http';
 import { Client } from 'pg';
-import { LIVENESS_LOCK_CLASS } from '../../src/sessions/session-ownership.service';
+import { REQUESTS_CHANNEL } from '../../src/sessions/holder-requests.repository';
+import { LIVENESS_LOCK_CLASS, SessionOwnershipService } from '../../src/sessions/session-ownership.service';
 import { eventually } from '../fixtures/baileys/baileys-harness';
-import { FakeSocket } from '../fixtures/baileys/fake-socket';
+import { closeError, FakeSocket } from '../fixtures/baileys/fake-socket';
 import { BaileysGateway, startBaileysGateway } from '../support/baileys-gateway';
 import { FileServer, serve } from '../support/file-server';
 import { encryptForWhatsApp, freshDataDir, SAMPLE_FILES, sha256Of } from '../support/media-files';
@@ -70,6 +71,35 @@ describe('received files and replicas', () => {
   const mediaOf = async (sid: string, id: string) => (await b.call('get', messagePath(sid, id), a.key)).body.media as { status: string } | undefined;
   const cdnHits = (id: string) => cdn.hits.filter((hit) => hit.includes(id)).length;
 
+  it('relays the first request for a large file, made on a replica that does not hold the session, to the holder', async () => {
+    const { id: sid, socket } = await a.connectedSession();
+    const plain = SAMPLE_FILES.jpeg(AUTO_MAX * 4);
+    const id = receive(socket, plain);
+    await eventually(async () => expect(await mediaOf(sid, id)).toMatchObject({ status: 'pending' }));
+
+    const listener = new Client({ connectionString: db.url });
+    await listener.connect();
+    const asked: string[] = [];
+    listener.on('notification', (note) => asked.push(note.payload ?? ''));
+    await listener.query(`LISTEN ${REQUESTS_CHANNEL}`);
+    try {
+      const res = await b.call('get', `${messagePath(sid, id)}/media`, a.key).buffer(true);
+      expect(res.status).toBe(200);
+      expect(sha256Of(res.body as Buffer)).toBe(sha256Of(plain));
+      // The request went to the holder through PostgreSQL, which downloaded the file once.
+      expect(asked).toContain(sid);
+    } finally {
+      await listener.end();
+    }
+    expect(cdnHits(id)).toBe(1);
+    expect((await sql.query('SELECT 1 FROM holder_requests')).rows).toEqual([]);
+    expect(await mediaOf(sid, id)).toMatchObject({ status: 'ready' });
+    // Served from the store by either replica from now on.
+    const again = await a.call('get', `${messagePath(sid, id)}/media`).buffer(true);
+    expect(sha256Of(again.body as Buffer)).toBe(sha256Of(plain));
+    expect(cdnHits(id)).toBe(1);
+  });
+
   it('resumes at once a download whose replica is gone, and never takes one from a replica that lives', async () => {
     // One session each: a session whose file another live replica is downloading waits for it.
     const first = await a.connectedSession();
@@ -101,5 +131,18 @@ describe('received files and replicas', () => {
     expect(cdnHits(dead)).toBe(1);
     expect(cdnHits(alive)).toBe(1);
     expect((await sql.query('SELECT 1 FROM media_downloads WHERE session_id = ANY ($1)', [[first.id, second.id]])).rows).toEqual([]);
+  });
+
+  it('answers 503 for a file to fetch when no replica holds the session', async () => {
+    const { id: sid, socket } = await a.connectedSession();
+    const id = receive(socket, SAMPLE_FILES.jpeg(AUTO_MAX * 2));
+    await eventually(async () => expect(await mediaOf(sid, id)).toMatchObject({ status: 'pending' }));
+    // Logged out on the phone: the holder lets the session go and no replica takes it again.
+    socket.end(closeError(401, 'Intentional Logout'));
+    await eventually(async () => expect(await a.t.app.get(SessionOwnershipService).heldAnywhere(sid)).toBe(false), 10_000);
+    const res = await b.call('get', `${messagePath(sid, id)}/media`, a.key);
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('unavailable');
+    expect(cdnHits(id)).toBe(0);
   });
 });
