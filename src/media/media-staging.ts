@@ -8,6 +8,12 @@ import { MediaInfo, MediaProbe } from './media-probe';
 
 /** Bytes kept from the start of a file: what `file-type` needs to tell its type. */
 export const HEAD_BYTES = 4100;
+/**
+ * Bytes buffered between the source, the hash and the file: large enough that the disk write of
+ * one chunk overlaps the hashing of the next (the 16 KiB default makes them take turns), small
+ * enough to stay bounded per upload.
+ */
+const STAGING_BUFFER_BYTES = 1024 * 1024;
 /** Staged files older than this at start are leftovers of a crash. */
 const STALE_MS = 60 * 60 * 1000;
 
@@ -42,7 +48,7 @@ class Measure extends Transform {
     private readonly readToEnd: boolean,
     readonly probe: MediaProbe | null,
   ) {
-    super();
+    super({ highWaterMark: STAGING_BUFFER_BYTES });
   }
 
   get head(): Buffer {
@@ -112,7 +118,7 @@ export class MediaStaging {
     const path = join(this.dir, `${randomUUID()}.part`);
     const measure = new Measure(maxBytes, readToEnd, probe ? new MediaProbe() : null);
     try {
-      await pipeline(source, measure, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+      await pipeline(source, measure, createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: STAGING_BUFFER_BYTES }));
     } catch (error) {
       source.destroy();
       await unlink(path).catch(() => undefined);

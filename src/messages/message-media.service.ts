@@ -156,7 +156,7 @@ export class MessageMediaService {
     if (range === 'unsatisfiable') {
       throw new AppError('range_not_satisfiable', 'range not satisfiable', { size }, { 'Content-Range': `bytes */${size}` });
     }
-    const body = await this.store.open(objectKey(orgId, media.sha256), range);
+    const body = await this.store.open(objectKey(orgId, media.sha256), range, size);
     if (!body) {
       this.logger.error({ orgId, sha256: media.sha256 }, 'a ready media file is missing from the store');
       throw mediaNotFound(media.status);
