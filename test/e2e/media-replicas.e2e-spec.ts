@@ -133,6 +133,36 @@ describe('received files and replicas', () => {
     expect((await sql.query('SELECT 1 FROM media_downloads WHERE session_id = ANY ($1)', [[first.id, second.id]])).rows).toEqual([]);
   });
 
+  it('stops a download at once when its replica loses its lock connection, and downloads it again under a new lease', async () => {
+    const { id: sid, socket } = await a.connectedSession();
+    const plain = SAMPLE_FILES.jpeg(AUTO_MAX - 100);
+    const id = receive(socket, plain);
+    const path = `/mms/image/${id}.enc`;
+    // The first attempt trickles: it is still running when the lock connection goes.
+    const served = routes[path];
+    const cut: number[] = [];
+    routes[path] = (res) => {
+      routes[path] = served;
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(Buffer.alloc(16));
+      res.on('close', () => cut.push(Date.now()));
+    };
+    await eventually(() => expect(cdnHits(id)).toBe(1), 5_000);
+    const [{ leased_by: before }] = (await sql.query<{ leased_by: string }>('SELECT leased_by FROM media_downloads WHERE message_id = $1', [id])).rows;
+    const { rows } = await sql.query<{ pid: number }>(
+      `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND classid = $1 AND objid = $2::bigint::oid`,
+      [LIVENESS_LOCK_CLASS, before],
+    );
+    const terminatedAt = Date.now();
+    await sql.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+    await eventually(() => expect(cut).toHaveLength(1), 3_000);
+    expect(cut[0] - terminatedAt).toBeLessThan(3_000);
+    // The holder takes its sessions again on a new lock connection and downloads the file under its new number.
+    (await a.sockets.waitForSocket(sid, 2, 15_000)).open();
+    await eventually(async () => expect(await mediaOf(sid, id)).toMatchObject({ status: 'ready' }), 20_000);
+    expect(cdnHits(id)).toBe(2);
+  });
+
   it('answers 503 for a file to fetch when no replica holds the session', async () => {
     const { id: sid, socket } = await a.connectedSession();
     const id = receive(socket, SAMPLE_FILES.jpeg(AUTO_MAX * 2));
