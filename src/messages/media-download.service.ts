@@ -130,7 +130,10 @@ export class MediaDownloadService implements OnApplicationBootstrap, OnApplicati
     if (free <= 0 || held.length === 0) return;
     try {
       const holder = await this.ownership.liveHolder();
-      for (const job of await this.jobs.lease(free, holder, held, [...this.active.keys()])) {
+      const leased = await this.jobs.lease(free, holder, held, [...this.active.keys()]);
+      // The lock connection went while leasing: those leases are dead already, free for whoever holds the sessions next.
+      if (!this.ownership.isLiveHolder(holder)) return;
+      for (const job of leased) {
         const stop = new AbortController();
         const run = this.run(job, stop.signal)
           .catch((error: unknown) => this.logger.error({ err: error, sessionId: job.sessionId, messageId: job.messageId }, 'media download failed'))

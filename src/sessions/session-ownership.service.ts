@@ -132,6 +132,11 @@ export class SessionOwnershipService implements OnApplicationShutdown {
     return this.holderNumber;
   }
 
+  /** Whether `holder` is still the liveness number of this replica's lock connection. */
+  isLiveHolder(holder: number): boolean {
+    return this.holderNumber === holder;
+  }
+
   /** Whether this process holds session `id` now; takes it when no other replica does. */
   async claim(id: string): Promise<boolean> {
     return (await this.claimMany([id])).length === 1;
