@@ -5,7 +5,11 @@ import { Readable } from 'node:stream';
 import { StagedFile } from './media-staging';
 import { ByteRange, MediaStore } from './media-store';
 
+/** Reads of a whole file: fewer system calls and chunks than the 64 KiB default, still bounded per stream. */
 const READ_CHUNK_BYTES = 256 * 1024;
+const MIN_CHUNK_BYTES = 16 * 1024;
+/** A range is read in one go up to this (a player's 1 MiB seek is one read and one write to the socket). */
+const RANGE_CHUNK_BYTES = 1024 * 1024;
 
 const isMissing = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -45,11 +49,15 @@ export class FsMediaStore extends MediaStore {
     return info ? { size: info.size } : null;
   }
 
-  async open(key: string, range?: ByteRange): Promise<Readable | null> {
+  async open(key: string, range?: ByteRange, size?: number): Promise<Readable | null> {
     try {
       const handle = await open(this.pathOf(key), constants.O_RDONLY);
-      // Larger reads than the 64 KiB default: fewer system calls and chunks per file, still bounded per stream.
-      return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, ...(range ? { start: range.start, end: range.end } : {}) });
+      // Reads as large as the bytes asked for, within bounds: a small file is one read of its size, with no read past its end.
+      const span = range ?? (size !== undefined && size > 0 ? { start: 0, end: size - 1 } : undefined);
+      if (!span) return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
+      const limit = range ? RANGE_CHUNK_BYTES : READ_CHUNK_BYTES;
+      const highWaterMark = Math.max(MIN_CHUNK_BYTES, Math.min(limit, span.end - span.start + 1));
+      return handle.createReadStream({ highWaterMark, start: span.start, end: span.end });
     } catch (error) {
       if (isMissing(error)) return null;
       throw error;

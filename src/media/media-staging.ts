@@ -4,9 +4,16 @@ import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { MediaInfo, MediaProbe } from './media-probe';
 
 /** Bytes kept from the start of a file: what `file-type` needs to tell its type. */
 export const HEAD_BYTES = 4100;
+/**
+ * Bytes buffered between the source, the hash and the file: large enough that the disk write of
+ * one chunk overlaps the hashing of the next (the 16 KiB default makes them take turns), small
+ * enough to stay bounded per upload.
+ */
+const STAGING_BUFFER_BYTES = 1024 * 1024;
 /** Staged files older than this at start are leftovers of a crash. */
 const STALE_MS = 60 * 60 * 1000;
 
@@ -17,6 +24,8 @@ export interface StagedFile {
   sha256: string;
   /** The first bytes (up to `HEAD_BYTES`), for sniffing the type. */
   head: Buffer;
+  /** What its headers tell (sides, duration), when it was staged with `probe`. */
+  info?: MediaInfo;
 }
 
 /** A file past the size limit; nothing of it is kept. */
@@ -37,8 +46,9 @@ class Measure extends Transform {
   constructor(
     private readonly maxBytes: number,
     private readonly readToEnd: boolean,
+    readonly probe: MediaProbe | null,
   ) {
-    super();
+    super({ highWaterMark: STAGING_BUFFER_BYTES });
   }
 
   get head(): Buffer {
@@ -63,6 +73,7 @@ class Measure extends Transform {
       this.headSize += part.length;
     }
     this.hash.update(chunk);
+    this.probe?.write(chunk);
     callback(null, chunk);
   }
 
@@ -99,20 +110,21 @@ export class MediaStaging {
   /**
    * Streams `source` into a new staged file; rejects (keeping nothing) past `maxBytes` or on a
    * stream error. `readToEnd` reads a source past the limit to its end before rejecting: a part of
-   * a multipart body, whose parser stalls when a part stops being read.
+   * a multipart body, whose parser stalls when a part stops being read. `probe` reads the file's
+   * sides and duration from its headers on the way (`info`).
    */
-  async stage(source: Readable, maxBytes: number, { readToEnd = false } = {}): Promise<StagedFile> {
+  async stage(source: Readable, maxBytes: number, { readToEnd = false, probe = false } = {}): Promise<StagedFile> {
     if (!this.prepared) await this.prepare();
     const path = join(this.dir, `${randomUUID()}.part`);
-    const measure = new Measure(maxBytes, readToEnd);
+    const measure = new Measure(maxBytes, readToEnd, probe ? new MediaProbe() : null);
     try {
-      await pipeline(source, measure, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+      await pipeline(source, measure, createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: STAGING_BUFFER_BYTES }));
     } catch (error) {
       source.destroy();
       await unlink(path).catch(() => undefined);
       throw error;
     }
-    return { path, size: measure.size, sha256: measure.hash.digest('hex'), head: measure.head };
+    return { path, size: measure.size, sha256: measure.hash.digest('hex'), head: measure.head, ...(measure.probe ? { info: measure.probe.info() } : {}) };
   }
 
   /** Deletes a staged file that will not be stored. */

@@ -35,8 +35,11 @@ export abstract class MediaStore {
   /** The stored object's size, or null when there is none. */
   abstract stat(key: string): Promise<{ size: number } | null>;
 
-  /** The object's bytes (those of `range` only, when given), or null when there is none. */
-  abstract open(key: string, range?: ByteRange): Promise<Readable | null>;
+  /**
+   * The object's bytes (those of `range` only, when given), or null when there is none. `size`,
+   * when the caller knows it, lets the reads fit the object.
+   */
+  abstract open(key: string, range?: ByteRange, size?: number): Promise<Readable | null>;
 
   /** Deletes the object; deleting one that is not there is fine. */
   abstract remove(key: string): Promise<void>;

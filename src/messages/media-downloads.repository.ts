@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { ProviderName } from '../config/app-config';
 import { MessageMedia } from '../domain/media';
+import { LIVE_HOLDERS_SQL } from '../sessions/session-ownership.service';
 import { MessageRow } from './messages.repository';
 
 /** A leased download: its message's file and provider original, and its session's organization. */
@@ -14,6 +15,8 @@ export interface DownloadJob {
   messageId: string;
   attempts: number;
   reuploadRequested: boolean;
+  /** The liveness number of the replica that leased it. */
+  leasedBy: number;
   media: MessageMedia | null;
   raw: unknown;
 }
@@ -45,32 +48,38 @@ export class MediaDownloadsRepository {
   }
 
   /**
-   * Leases up to `limit` due downloads of `sessions`, at most one per session and none of
-   * `busySessions`: their next attempt moves `leaseMs` ahead, so a crashed worker's lease runs out
-   * and another takes it.
+   * Leases up to `limit` due downloads of `sessions` for the replica whose liveness number is
+   * `holder`, at most one per session and none of `busySessions` or of a session another live
+   * replica is downloading from. A download is due when nobody leases it and its next attempt has
+   * come, or when the replica that leased it is gone (its liveness lock with it): a download cut
+   * off by a crash resumes at once on the session's holder, and a live replica's lease is never
+   * taken from it.
    */
-  async lease(limit: number, leaseMs: number, sessions: readonly string[], busySessions: readonly string[]): Promise<DownloadJob[]> {
+  async lease(limit: number, holder: number, sessions: readonly string[], busySessions: readonly string[]): Promise<DownloadJob[]> {
+    const due = (d: string) => `CASE WHEN ${d}.leased_by IS NULL THEN ${d}.next_attempt_at <= now() ELSE ${d}.leased_by NOT IN (SELECT holder FROM live) END`;
     return await this.dataSource.query(
-      `WITH due AS (
+      `WITH live AS MATERIALIZED (${LIVE_HOLDERS_SQL}),
+       due AS (
          SELECT d.session_id, d.chat_jid, d.message_id FROM media_downloads d
           WHERE (d.session_id, d.chat_jid, d.message_id) IN (
                   SELECT DISTINCT ON (f.session_id) f.session_id, f.chat_jid, f.message_id FROM media_downloads f
-                   WHERE f.session_id = ANY ($4::text[]) AND f.next_attempt_at <= now() AND NOT (f.session_id = ANY ($3::text[]))
+                   WHERE f.session_id = ANY ($4::text[]) AND NOT (f.session_id = ANY ($3::text[])) AND ${due('f')}
+                     AND NOT EXISTS (SELECT 1 FROM media_downloads o WHERE o.session_id = f.session_id AND o.leased_by IN (SELECT holder FROM live))
                    ORDER BY f.session_id, f.next_attempt_at)
-            AND d.next_attempt_at <= now()
+            AND ${due('d')}
           LIMIT $1
-          FOR UPDATE SKIP LOCKED
+          FOR UPDATE OF d SKIP LOCKED
        ), leased AS (
-         UPDATE media_downloads d SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000), attempts = d.attempts + 1
+         UPDATE media_downloads d SET leased_by = $2, attempts = d.attempts + 1
            FROM due WHERE (d.session_id, d.chat_jid, d.message_id) = (due.session_id, due.chat_jid, due.message_id)
          RETURNING d.*
        )
        SELECT l.session_id AS "sessionId", s.org_id AS "orgId", s.provider, l.chat_jid AS "chatJid", l.message_id AS "messageId",
-              l.attempts, l.reupload_requested AS "reuploadRequested", m.media, m.raw
+              l.attempts, l.reupload_requested AS "reuploadRequested", l.leased_by::int AS "leasedBy", m.media, m.raw
          FROM leased l
          JOIN sessions s ON s.id = l.session_id
          JOIN messages m ON m.session_id = l.session_id AND m.chat_jid = l.chat_jid AND m.id = l.message_id`,
-      [limit, leaseMs, busySessions, sessions],
+      [limit, holder, busySessions, sessions],
     );
   }
 
@@ -82,13 +91,13 @@ export class MediaDownloadsRepository {
     return rows.length > 0;
   }
 
-  /** Gives leases back: the downloads are due again at once. */
+  /** Gives leases back (those still held under the lease they were taken with): the downloads are due again at once. */
   async release(jobs: readonly DownloadJob[]): Promise<void> {
     await this.dataSource.query(
-      `UPDATE media_downloads d SET next_attempt_at = now()
-         FROM unnest($1::text[], $2::text[], $3::text[]) AS u(session_id, chat_jid, message_id)
-        WHERE (d.session_id, d.chat_jid, d.message_id) = (u.session_id, u.chat_jid, u.message_id)`,
-      [jobs.map((j) => j.sessionId), jobs.map((j) => j.chatJid), jobs.map((j) => j.messageId)],
+      `UPDATE media_downloads d SET leased_by = NULL, next_attempt_at = now()
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(session_id, chat_jid, message_id, leased_by)
+        WHERE (d.session_id, d.chat_jid, d.message_id, d.leased_by) = (u.session_id, u.chat_jid, u.message_id, u.leased_by)`,
+      [jobs.map((j) => j.sessionId), jobs.map((j) => j.chatJid), jobs.map((j) => j.messageId), jobs.map((j) => j.leasedBy)],
     );
   }
 
@@ -100,10 +109,19 @@ export class MediaDownloadsRepository {
     ]);
   }
 
-  /** Tries again after `delayMs`; with a new provider original when the phone uploaded the file again. */
+  /**
+   * Gives the lease back and tries again after `delayMs`; with a new provider original when the
+   * phone uploaded the file again. Nothing changes when the lease was taken over meanwhile.
+   */
   async retryLater(job: DownloadJob, delayMs: number, reuploaded?: unknown): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      if (reuploaded !== undefined) {
+      const [, updated] = await manager.query<[unknown, number]>(
+        `UPDATE media_downloads SET leased_by = NULL, next_attempt_at = now() + make_interval(secs => $4::double precision / 1000),
+                reupload_requested = reupload_requested OR $5
+          WHERE session_id = $1 AND chat_jid = $2 AND message_id = $3 AND leased_by = $6`,
+        [job.sessionId, job.chatJid, job.messageId, delayMs, reuploaded !== undefined, job.leasedBy],
+      );
+      if (updated === 1 && reuploaded !== undefined) {
         await manager.query('UPDATE messages SET raw = $4 WHERE session_id = $1 AND chat_jid = $2 AND id = $3', [
           job.sessionId,
           job.chatJid,
@@ -111,12 +129,6 @@ export class MediaDownloadsRepository {
           JSON.stringify(reuploaded),
         ]);
       }
-      await manager.query(
-        `UPDATE media_downloads SET next_attempt_at = now() + make_interval(secs => $4::double precision / 1000),
-                reupload_requested = reupload_requested OR $5
-          WHERE session_id = $1 AND chat_jid = $2 AND message_id = $3`,
-        [job.sessionId, job.chatJid, job.messageId, delayMs, reuploaded !== undefined],
-      );
     });
   }
 }

@@ -34,7 +34,9 @@ export class MessageMediaController {
       'Streams the stored file with its `Content-Type`, `Content-Length`, `ETag` (the quoted sha256) and ' +
       '`Content-Disposition` (`inline`; `attachment` with the file name for documents). A single `Range` of bytes ' +
       'answers 206 (audio and video players seek with it), a range past the end 416; `If-None-Match` with the ETag ' +
-      `answers 304. ${NOT_FOUND}`,
+      'answers 304. A received file not fetched yet (one over `MEDIA_AUTO_DOWNLOAD_MAX_BYTES`) is fetched on this first ' +
+      'request by the replica holding the session, waiting up to 25 s for it (503 `unavailable` when no replica holds ' +
+      `the session). ${NOT_FOUND}`,
   })
   @ApiResponse({ status: 200, description: 'The whole file.', content: { '*/*': { schema: BINARY } } })
   @ApiResponse({ status: 206, description: 'The range asked for; `Content-Range` names it.', content: { '*/*': { schema: BINARY } } })

@@ -13,6 +13,7 @@ import { EventLogRepository } from '../events/event-log.repository';
 import { MediaFiles } from '../media/media-files.service';
 import { MediaStaging, MediaTooLargeError, StagedFile } from '../media/media-staging';
 import { MediaStore, objectKey } from '../media/media-store';
+import { HolderRelay } from '../sessions/holder-relay.service';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { ChangeRecorder } from './change-recorder';
 import { MediaDownloadService } from './media-download.service';
@@ -24,6 +25,13 @@ import { MessagesRepository } from './messages.repository';
 const CACHE_CONTROL = 'private, max-age=86400';
 /** How long a request waits for a file fetched on its behalf. */
 const FETCH_ON_REQUEST_MS = 25_000;
+/** The relayed request that has the replica holding a session fetch a file now. */
+const MEDIA_FETCH_REQUEST = 'media-fetch';
+
+interface MediaFetchRequest {
+  chatJid: string;
+  messageId: string;
+}
 
 /** What `GET …/media` answers: status, headers and, unless 304, the bytes. */
 export interface MediaResponse {
@@ -69,8 +77,16 @@ export class MessageMediaService {
     private readonly eventLog: EventLogRepository,
     private readonly config: AppConfig,
     private readonly downloads: MediaDownloadService,
+    private readonly relay: HolderRelay,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    // A received file is downloaded by the replica holding its session, wherever it was asked for.
+    this.relay.handle(MEDIA_FETCH_REQUEST, async (sessionId, payload) => {
+      const { chatJid, messageId } = payload as MediaFetchRequest;
+      await this.downloads.fetchSoon(sessionId, chatJid, messageId);
+      return {};
+    });
+  }
 
   /**
    * Receives the bytes of an announced file. Nothing is stored unless they match the announced
@@ -113,8 +129,11 @@ export class MessageMediaService {
   async read(orgId: string, sid: string, cid: string, mid: string, headers: { range?: string; ifNoneMatch?: string }): Promise<MediaResponse> {
     let found = await this.find(orgId, sid, cid, mid);
     if (found.media?.status === 'pending' && found.provider === 'baileys' && Number(found.media.size) <= this.config.media.maxBytes) {
-      // Larger files are not fetched in the background: the first request fetches them (and smaller ones not fetched yet).
-      await this.downloads.fetchNow(found.sessionId, found.chatJid, found.id, FETCH_ON_REQUEST_MS);
+      // Larger files are not fetched in the background: the first request has the session's holder
+      // fetch them (and smaller ones not fetched yet); 503 when no replica holds the session.
+      const request: MediaFetchRequest = { chatJid: found.chatJid, messageId: found.id };
+      await this.relay.ask(found.sessionId, MEDIA_FETCH_REQUEST, request);
+      await this.downloads.waitFor(found.sessionId, found.chatJid, found.id, FETCH_ON_REQUEST_MS);
       found = await this.find(orgId, sid, cid, mid);
     }
     const { type, media, error } = found;
@@ -137,7 +156,7 @@ export class MessageMediaService {
     if (range === 'unsatisfiable') {
       throw new AppError('range_not_satisfiable', 'range not satisfiable', { size }, { 'Content-Range': `bytes */${size}` });
     }
-    const body = await this.store.open(objectKey(orgId, media.sha256), range);
+    const body = await this.store.open(objectKey(orgId, media.sha256), range, size);
     if (!body) {
       this.logger.error({ orgId, sha256: media.sha256 }, 'a ready media file is missing from the store');
       throw mediaNotFound(media.status);

@@ -8,6 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { MediaMessageType, MessageMedia } from '../domain/media';
 import { anyAddress, publicAddressesOnly } from '../media/address-policy';
 import { checkFileKind } from '../media/file-kind';
+import { MediaInfo } from '../media/media-probe';
 import { MediaStaging, MediaTooLargeError, StagedFile } from '../media/media-staging';
 import { RemoteFileError, RemoteFileFetcher, toRemoteFileError } from '../media/remote-file';
 import { SendMessageDto } from './send-message.dto';
@@ -34,11 +35,24 @@ function base64Chunks(data: string): Readable {
   );
 }
 
+/** What a message of `type` tells of its file: the sides of pictures and videos, the duration of videos and sounds. */
+function describedBy(type: MediaMessageType, info: MediaInfo | undefined): MediaInfo {
+  const pictured = type === 'image' || type === 'sticker' || type === 'video';
+  const timed = type === 'video' || type === 'audio';
+  return {
+    width: pictured ? (info?.width ?? null) : null,
+    height: pictured ? (info?.height ?? null) : null,
+    durationMs: timed ? (info?.durationMs ?? null) : null,
+  };
+}
+
 /**
  * Receives the file of a media send, before anything is stored: fetched from `media.url` (through
  * the SSRF guard), decoded from `media.data`, or streamed from a `multipart/form-data` part; then
- * checked (not empty, at most `MEDIA_MAX_BYTES`, its sniffed type fits the message type). A file
- * that fails any check is deleted and answered with 4xx.
+ * checked (not empty, at most `MEDIA_MAX_BYTES`, its sniffed type fits the message type) and
+ * described (width, height and duration read from its headers as it streams in; see
+ * `MediaProbe` for the formats covered, null otherwise). A file that fails any check is deleted
+ * and answered with 4xx.
  */
 @Injectable()
 export class OutgoingMediaService implements OnModuleDestroy {
@@ -90,7 +104,7 @@ export class OutgoingMediaService implements OnModuleDestroy {
     const limit = this.config.media.maxBytes;
     if (media.data !== undefined) {
       if (media.data.length % 4 !== 0 || !BASE64.test(media.data)) throw fileProblem('media.data', 'must be base64 (standard alphabet, padded)');
-      const staged = await this.staging.stage(base64Chunks(media.data), limit).catch((error: unknown) => {
+      const staged = await this.staging.stage(base64Chunks(media.data), limit, { probe: true }).catch((error: unknown) => {
         throw error instanceof MediaTooLargeError ? tooLarge(limit) : error;
       });
       return this.check(type, staged, body, media.fileName ?? null, media.mimetype);
@@ -100,7 +114,7 @@ export class OutgoingMediaService implements OnModuleDestroy {
     try {
       const remote = await this.fetcher.fetch(media.url!);
       remoteName = remote.fileName;
-      staged = await this.staging.stage(remote.body, limit).finally(() => remote.abort());
+      staged = await this.staging.stage(remote.body, limit, { probe: true }).finally(() => remote.abort());
     } catch (error) {
       if (error instanceof MediaTooLargeError) throw fileProblem('media.url', `serves a file larger than ${limit} bytes`);
       const problem = error instanceof RemoteFileError ? error : toRemoteFileError(error);
@@ -156,9 +170,10 @@ export class OutgoingMediaService implements OnModuleDestroy {
       const kind = await checkFileKind(type, staged.head, voiceNote);
       if (!kind.ok) throw fileProblem('media', kind.problem);
       const mimetype = (type === 'document' ? (declaredMimetype ?? kind.mimetype) : kind.mimetype) ?? 'application/octet-stream';
+      const { width, height, durationMs } = describedBy(type, staged.info);
       return {
         staged,
-        media: { mimetype, size: staged.size, fileName, sha256: staged.sha256, width: null, height: null, durationMs: null, voiceNote, status: 'ready' },
+        media: { mimetype, size: staged.size, fileName, sha256: staged.sha256, width, height, durationMs, voiceNote, status: 'ready' },
       };
     } catch (error) {
       await this.staging.discard(staged);
@@ -236,7 +251,7 @@ export class OutgoingMediaService implements OnModuleDestroy {
         partType = info.mimeType;
         fileStream = stream;
         // The parser cuts the part off after `limit + 1` bytes, and staging reads it to that end.
-        staging = this.staging.stage(stream, limit, { readToEnd: true });
+        staging = this.staging.stage(stream, limit, { readToEnd: true, probe: true });
         staging.catch((error: unknown) => fail(error instanceof MediaTooLargeError ? tooLarge(limit) : new ValidationError('malformed multipart body')));
       });
       parser.on('filesLimit', () => fail(fileProblem('file', 'is given twice')));

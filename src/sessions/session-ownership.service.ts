@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { Logger } from 'pino';
@@ -46,6 +47,19 @@ const HELD_KEYS = `SELECT (l.classid::bigint << 32) | l.objid::bigint AS key
                     WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
                       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
 
+/**
+ * The lock that says a replica's lock connection is alive: the two-key form (`objsubid` 2 in
+ * `pg_locks`, apart from the session locks), this constant and a number drawn at random for each
+ * lock connection. Work leased under that number (media downloads) is taken over as soon as the
+ * lock is gone: the process died, or its connection did.
+ */
+export const LIVENESS_LOCK_CLASS = 0x77677731;
+/** The live liveness numbers, as `pg_locks` shows them (`objid`, an oid: the number is kept positive). */
+export const LIVE_HOLDERS_SQL = `SELECT l.objid::bigint AS holder
+                                   FROM pg_locks l
+                                  WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted AND l.classid = ${LIVENESS_LOCK_CLASS}
+                                    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+
 /** Told which sessions this replica can no longer prove it holds (its lock connection is gone). */
 export type OwnershipLostListener = (sessionIds: string[]) => void;
 
@@ -67,6 +81,8 @@ export class SessionOwnershipService implements OnApplicationShutdown {
   private readonly lostListeners = new Set<OwnershipLostListener>();
   /** Until when the locks are proven ours (`performance.now()` time: steady when the wall clock jumps). */
   private provenUntil = 0;
+  /** The liveness number of the current lock connection (see `LIVENESS_LOCK_CLASS`). */
+  private holderNumber: number | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private closed = false;
@@ -103,6 +119,22 @@ export class SessionOwnershipService implements OnApplicationShutdown {
   /** Opens the lock connection, which makes this process count as a replica that holds sessions. */
   async connect(): Promise<void> {
     await this.connection();
+  }
+
+  /**
+   * The number under which this replica leases work while its lock connection lives; the
+   * connection is opened when there is none. When it is lost, the `onLost` listeners hear of it
+   * and the number is dead for every replica at once.
+   */
+  async liveHolder(): Promise<number> {
+    await this.connection();
+    if (this.holderNumber === null) throw new Error('the lock connection has no liveness lock');
+    return this.holderNumber;
+  }
+
+  /** Whether `holder` is still the liveness number of this replica's lock connection. */
+  isLiveHolder(holder: number): boolean {
+    return this.holderNumber === holder;
   }
 
   /** Whether this process holds session `id` now; takes it when no other replica does. */
@@ -143,7 +175,7 @@ export class SessionOwnershipService implements OnApplicationShutdown {
    */
   async holdings(): Promise<number[]> {
     const rows = await this.dataSource.query<{ held: number }[]>(
-      `SELECT (SELECT count(*)::int FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted) AS held
+      `SELECT (SELECT count(*)::int FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted) AS held
          FROM pg_stat_activity a
         WHERE a.datname = current_database() AND a.application_name = $1`,
       [OWNERSHIP_APPLICATION_NAME],
@@ -200,9 +232,19 @@ export class SessionOwnershipService implements OnApplicationShutdown {
     await client.connect();
     const sent = performance.now();
     await client.query(`SET idle_session_timeout = ${LEASE_MS}`);
+    this.holderNumber = await this.takeLivenessLock(client);
     this.proven(sent);
     this.startTimers(client);
     return client;
+  }
+
+  /** A number no live lock connection has, locked on `client` for as long as it lives. */
+  private async takeLivenessLock(client: Client): Promise<number> {
+    for (;;) {
+      const number = randomInt(1, 2 ** 31);
+      const { rows } = await client.query<{ taken: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS taken', [LIVENESS_LOCK_CLASS, number]);
+      if (rows[0].taken) return number;
+    }
   }
 
   private proven(sentAt: number): void {
@@ -242,6 +284,7 @@ export class SessionOwnershipService implements OnApplicationShutdown {
       this.client = null;
       this.stopTimers();
       this.provenUntil = 0;
+      this.holderNumber = null;
       client.removeAllListeners('end');
       void client.end().catch(() => undefined);
       const lost = [...this.held.keys()];

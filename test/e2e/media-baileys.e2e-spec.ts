@@ -1,24 +1,15 @@
 import type { WAMessage } from 'baileys';
-import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { mediaKeys, WhatsAppMediaDownloader } from '../../src/whatsapp/baileys/whatsapp-media-downloader';
+import { WhatsAppMediaDownloader } from '../../src/whatsapp/baileys/whatsapp-media-downloader';
 import { eventually } from '../fixtures/baileys/baileys-harness';
 import { FileServer, serve } from '../support/file-server';
 import { BaileysGateway, startBaileysGateway } from '../support/baileys-gateway';
-import { filesUnder, freshDataDir, SAMPLE_FILES, sha256Of } from '../support/media-files';
+import { encryptForWhatsApp, filesUnder, freshDataDir, SAMPLE_FILES, sha256Of } from '../support/media-files';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 const BUDI = '6281234567890@s.whatsapp.net';
 const AUTO_MAX = 8 * 1024;
-
-/** A file encrypted as WhatsApp stores it on its CDN: AES-256-CBC, then the first 10 bytes of an HMAC-SHA256. */
-function encryptForWhatsApp(plain: Buffer, mediaKey: Buffer, info: string): Buffer {
-  const keys = mediaKeys(mediaKey, info);
-  const cipher = createCipheriv('aes-256-cbc', keys.cipherKey, keys.iv);
-  const encrypted = Buffer.concat([cipher.update(plain), cipher.final()]);
-  const mac = createHmac('sha256', keys.macKey).update(keys.iv).update(encrypted).digest().subarray(0, 10);
-  return Buffer.concat([encrypted, mac]);
-}
 
 describe('receiving media through Baileys: background downloads, decrypted and checked', () => {
   const routes: Record<string, (res: import('node:http').ServerResponse, base: string) => void> = {};

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { ConnectorServer } from '../support/connector-server';
 import { FileServer, redirect, serve } from '../support/file-server';
 import { auth, createSession, directJid } from '../support/ingest';
-import { filesUnder, freshDataDir, SAMPLE_FILES, sha256Of } from '../support/media-files';
+import { DESCRIBED_FILES, filesUnder, freshDataDir, SAMPLE_FILES, sha256Of } from '../support/media-files';
 import { createKey, startTestApp, TestApp, uniqueOrg } from '../support/test-app';
 import { MessageSendService } from '../../src/messages/message-send.service';
 
@@ -96,6 +96,24 @@ describe('sending media: by URL, as base64 and as a multipart upload', () => {
     expect(note.body.media).toMatchObject({ mimetype: 'audio/ogg; codecs=opus', voiceNote: true });
     const pdf = await upload().field('type', 'document').attach('file', SAMPLE_FILES.pdf(), 'invoice.pdf');
     expect(pdf.body.media).toMatchObject({ mimetype: 'application/pdf', fileName: 'invoice.pdf' });
+  });
+
+  it('reads the sides of a sent picture and the duration of a sent video or voice note from their headers', async () => {
+    const photo = await upload().field('type', 'image').attach('file', DESCRIBED_FILES.png(640, 480), 'photo.png');
+    expect(photo.status).toBe(202);
+    expect(photo.body.media).toMatchObject({ mimetype: 'image/png', width: 640, height: 480, durationMs: null });
+    const clip = DESCRIBED_FILES.mp4({ durationMs: 7_250, width: 1280, height: 720, turned: true });
+    const video = await send({ type: 'video', media: { data: clip.toString('base64') } });
+    expect(video.status).toBe(202);
+    expect(video.body.media).toMatchObject({ mimetype: 'video/mp4', width: 720, height: 1280, durationMs: 7_250 });
+    const note = await upload().field('type', 'audio').field('voiceNote', 'true').attach('file', DESCRIBED_FILES.oggOpus(4_000), 'note.ogg');
+    expect(note.body.media).toMatchObject({ mimetype: 'audio/ogg; codecs=opus', width: null, height: null, durationMs: 4_000 });
+    // A document is not described, whatever it holds.
+    const doc = await upload().field('type', 'document').attach('file', DESCRIBED_FILES.png(10, 10), 'scan.png');
+    expect(doc.body.media).toMatchObject({ width: null, height: null, durationMs: null });
+    // Stored as answered.
+    const stored = await request(t.http).get(`${path.replace('{sid}', sid)}/${video.body.id}`).set(...auth(key));
+    expect(stored.body.media).toMatchObject({ width: 720, height: 1280, durationMs: 7_250 });
   });
 
   it('replays an Idempotency-Key for the same file, and refuses it for another file', async () => {

@@ -13,6 +13,7 @@ import { CreateOutbox1764000000150 } from './1764000000150-create-outbox';
 import { CreatePairingQrsHolderRequests1764000000151 } from './1764000000151-create-pairing-qrs-holder-requests';
 import { ConversationsContactsGroups1764000000160 } from './1764000000160-conversations-contacts-groups';
 import { OutboxActions1764000000161 } from './1764000000161-outbox-actions';
+import { MediaDownloadHolders1764000000175 } from './1764000000175-media-download-holders';
 
 /** Every migration, in order. Listed explicitly so the build and the tests load the same set. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   CreatePairingQrsHolderRequests1764000000151,
   ConversationsContactsGroups1764000000160,
   OutboxActions1764000000161,
+  MediaDownloadHolders1764000000175,
 ];

@@ -96,6 +96,8 @@ export class WhatsAppMediaDownloader {
     }
     const decrypt = new Decrypt(mediaKeys(media.mediaKey, media.keyInfo));
     response.body.on('error', (error) => decrypt.destroy(error));
+    // A reader that stops early (a check failed, the download was stopped) ends the transfer too.
+    decrypt.once('close', () => response.body.destroy());
     return response.body.pipe(decrypt);
   }
 
