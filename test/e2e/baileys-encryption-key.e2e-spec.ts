@@ -41,11 +41,14 @@ describe('Baileys without a usable encryption key', () => {
     const errors = logLines.filter((l) => l.sessionId === id && l.level === 50);
     expect(errors).toHaveLength(1);
     expect(String(errors[0].msg)).toMatch(/^no encryption key for WhatsApp credentials; the session is failed: SESSION_ENCRYPTION_KEY is not set and the development key .* cannot be created or read \(ENOTDIR\)/);
-    // Nothing is scheduled: time passing brings no new attempt.
-    g.clock.advance(120_000);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Time passing brings no new attempt. (Other timers may be pending: the test database is shared,
+    // and this app may hold other test files' sessions, so the check is about this session.)
+    for (let round = 0; round < 3; round++) {
+      g.clock.advance(120_000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     expect(g.sockets.count(id)).toBe(0);
     expect(logLines.filter((l) => l.sessionId === id && l.msg === 'could not start the WhatsApp connection')).toEqual([]);
-    expect(g.clock.pendingDelays()).toEqual([]);
+    expect(logLines.filter((l) => l.sessionId === id && l.level === 50)).toHaveLength(1);
   });
 });
