@@ -138,8 +138,8 @@ export class ContactsRepository {
   }
 
   /**
-   * Like `listPage`, of the contacts whose saved name starts with `q` case-insensitively, or whose
-   * number starts with `q` (digits). Planned for the values given (not as a prepared statement), so
+   * Like `listPage`, of the contacts whose name (the saved one, else the one they set) starts with
+   * `q` case-insensitively, or whose number starts with `q` (digits). Planned for the values given (not as a prepared statement), so
    * that each prefix is an index range: names on `contacts_name_idx`, numbers on the primary key.
    */
   async searchPage(orgId: string, sessionId: string, limit: number, after: string, q: string): Promise<ContactRow[] | null> {
@@ -183,7 +183,7 @@ export const CONTACTS_PAGE_SQL = `SELECT c.* ${SESSION_SCOPE} (
 const SEARCH_SQL = `SELECT c.* ${SESSION_SCOPE} (
                       SELECT * FROM (
                         (SELECT ${READ_COLUMNS} FROM contacts c
-                          WHERE c.session_id = $1 AND lower(c.name) LIKE $5 AND c.jid > $4
+                          WHERE c.session_id = $1 AND lower(COALESCE(c.name, c.push_name)) LIKE $5 AND c.jid > $4
                           ORDER BY c.jid LIMIT $3)
                         UNION
                         (SELECT ${READ_COLUMNS} FROM contacts c

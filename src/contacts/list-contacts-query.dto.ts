@@ -6,7 +6,7 @@ import { StoredText } from '../common/validation/stored-text';
 export class ListContactsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({
     description:
-      'Only contacts whose saved name starts with this (case-insensitively), or whose number starts with it (digits).',
+      'Only contacts whose name (as saved, else as the person set it) starts with this, case-insensitively, or whose number starts with it (digits).',
     example: 'bud',
   })
   @IsOptional()

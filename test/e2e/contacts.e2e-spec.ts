@@ -287,10 +287,12 @@ describe('stored contacts (pushed by a connector as contact.upsert)', () => {
     expect(items[5]).toEqual({ id: HIDDEN, phoneNumber: null, lid: HIDDEN, name: null, pushName: 'Anon', isBusiness: false });
   });
 
-  it('filters by a name prefix (case-insensitively) or a number prefix, over pages too', async () => {
+  it('filters by a name prefix (case-insensitively; the saved name, else the one the person set) or a number prefix, over pages too', async () => {
     const ids = async (q: string, limit = 50) => (await pageAll(t, key, `/api/v1/sessions/${sid}/contacts?q=${encodeURIComponent(q)}`, limit)).items.map((c) => c.id);
     expect(await ids('BUD')).toEqual([`${BUDI}@s.whatsapp.net`, '62812777@lid']);
     expect(await ids('bud', 1)).toEqual([`${BUDI}@s.whatsapp.net`, '62812777@lid']);
+    // Without a saved name, the name the person set counts.
+    expect(await ids('ano')).toEqual([HIDDEN]);
     // A number prefix finds numbers, not LIDs whose digits start the same.
     expect(await ids('62812')).toEqual(['6281200000001@s.whatsapp.net', '6281200000002@s.whatsapp.net', `${BUDI}@s.whatsapp.net`]);
     expect(await ids('62812', 2)).toEqual(['6281200000001@s.whatsapp.net', '6281200000002@s.whatsapp.net', `${BUDI}@s.whatsapp.net`]);
@@ -298,7 +300,7 @@ describe('stored contacts (pushed by a connector as contact.upsert)', () => {
     expect(await ids('sari 100%')).toEqual([`${SARI}@s.whatsapp.net`]);
     expect(await ids('%')).toEqual([]);
     expect(await ids('_')).toEqual([]);
-    expect(await ids('Dewi')).toEqual([]);
+    expect(await ids('Dewi')).toEqual(['6281200000002@s.whatsapp.net']);
   });
 
   it.each([

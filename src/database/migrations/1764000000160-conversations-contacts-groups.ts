@@ -39,8 +39,8 @@ export class ConversationsContactsGroups1764000000160 implements MigrationInterf
         PRIMARY KEY (session_id, jid)
       )`);
     await q.query('CREATE UNIQUE INDEX contacts_lid_idx ON contacts (session_id, lid) WHERE lid IS NOT NULL');
-    // The `q` filter: a name prefix, case-insensitively.
-    await q.query('CREATE INDEX contacts_name_idx ON contacts (session_id, lower(name) text_pattern_ops, jid)');
+    // The `q` filter: a prefix of the name shown (the saved one, else the one the person set), case-insensitively.
+    await q.query('CREATE INDEX contacts_name_idx ON contacts (session_id, lower(COALESCE(name, push_name)) text_pattern_ops, jid)');
 
     await q.query(`
       CREATE TABLE number_lookups (
