@@ -1,5 +1,4 @@
-import { createServer, IncomingMessage, request, Server, ServerResponse } from 'node:http';
-import { Agent } from 'node:http';
+import { Agent, createServer, IncomingMessage, request, Server, ServerResponse } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';

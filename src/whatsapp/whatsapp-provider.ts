@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
 import { ProviderName } from '../config/app-config';
-import { MessageContactCard, MessageLocation, MessageType } from '../domain/gateway-events';
+import { GroupParticipant, MessageContactCard, MessageLocation, MessageType } from '../domain/gateway-events';
 import { MediaMessageType } from '../domain/media';
-import type { GroupParticipant } from '../domain/gateway-events';
 
 /** What a provider needs to know of a session. */
 export interface ProviderSession {

@@ -3,13 +3,15 @@ import type {
   AuthenticationCreds,
   AuthenticationState,
   BaileysEventMap,
+  BinaryNode,
   ChatModification,
+  GroupMetadata,
+  ParticipantAction,
   proto,
   WAMessage,
   WAMessageKey,
   WAPresence,
 } from 'baileys';
-import type { BinaryNode, GroupMetadata, ParticipantAction } from 'baileys';
 import { Logger } from 'pino';
 
 /** The part of Baileys' `MiscMessageGenerationOptions` the provider sets. */

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
-import type { AnyMessageContent, BaileysEventMap, ChatModification, ConnectionState, MinimalMessage, proto, WAMessage, WAMessageKey } from 'baileys';
+import type { AnyMessageContent, BaileysEventMap, BinaryNode, ChatModification, ConnectionState, MinimalMessage, proto, WAMessage, WAMessageKey } from 'baileys';
 import { Logger } from 'pino';
 import { ConflictError, NotFoundError, UnavailableError } from '../../common/errors/app-error';
 import { requestContext } from '../../common/logging/logger';
@@ -12,10 +12,14 @@ import {
   ChatAction,
   ChatStateChange,
   MessageRef,
+  NumberLookup,
   OutgoingContacts,
   OutgoingMedia,
   OutgoingMessage,
   PairingQr,
+  ParticipantAction,
+  ParticipantResult,
+  ProviderGroup,
   ProviderSession,
   QuotedMessage,
   WhatsAppProvider,
@@ -39,9 +43,7 @@ import {
 import { IngestionSink } from '../ingestion-sink';
 import { PairingQrRepository } from '../pairing-qr.repository';
 import { normalizeJid } from './baileys-jid';
-import type { BinaryNode } from 'baileys';
 import { userJidOf } from '../../domain/jid';
-import { NumberLookup, ParticipantAction, ParticipantResult, ProviderGroup } from '../whatsapp-provider';
 import {
   addRequestOf,
   alignAnswers,

@@ -2,8 +2,17 @@ import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { ConflictError, NotFoundError, UnavailableError } from '../../common/errors/app-error';
 import { AppConfig } from '../../config/app-config';
 import { ProviderRegistry } from '../providers/provider-registry';
-import { ChatAction, OutgoingMessage, PairingQr, ProviderSession, WhatsAppProvider } from '../whatsapp-provider';
-import { NumberLookup, ParticipantAction, ParticipantResult, ProviderGroup } from '../whatsapp-provider';
+import {
+  ChatAction,
+  NumberLookup,
+  OutgoingMessage,
+  PairingQr,
+  ParticipantAction,
+  ParticipantResult,
+  ProviderGroup,
+  ProviderSession,
+  WhatsAppProvider,
+} from '../whatsapp-provider';
 import { groupAnswer, inviteLinkAnswer, lookupAnswer, MalformedAnswerError, participantsAnswer, pictureAnswer } from './connector-answers';
 
 /** The contract's send timeout for the connector. */
