@@ -65,7 +65,10 @@ class StepBuilder {
     const write = this.messages.get(messageKey(chatJid, id));
     if (write) {
       if (!write.revoked) [write.text, write.edited] = [text, true];
-    } else if (!this.change(chatJid, id).revoked) this.change(chatJid, id).text = text;
+    } else {
+      const change = this.change(chatJid, id);
+      if (!change.revoked) change.text = text;
+    }
   }
 
   revoke(chatJid: string, id: string): void {

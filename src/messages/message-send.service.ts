@@ -80,14 +80,15 @@ export class MessageSendService {
     if (body.type === 'text' || body.type === 'location' || body.type === 'contact') return this.send(orgId, sessionId, cid, body, key, origin);
     // Cheap checks first: no file is fetched for a session that cannot send.
     await this.preflight(orgId, sessionId, cid);
-    return this.send(orgId, sessionId, cid, body, key, origin, await this.outgoingMedia.fromJson(body));
+    const file = await this.outgoingMedia.fromJson(body);
+    return this.discardAfter(file, () => this.send(orgId, sessionId, cid, body, key, origin, file));
   }
 
   /** A send with a `multipart/form-data` body: the fields and a `file` part, streamed. */
   async sendUpload(orgId: string, sessionId: string, cid: string, req: IncomingMessage, key: string | undefined, origin: string): Promise<SendResult> {
     await this.preflight(orgId, sessionId, cid);
     const { body, file } = await this.outgoingMedia.fromMultipart(req);
-    return this.send(orgId, sessionId, cid, body, key, origin, file);
+    return this.discardAfter(file, () => this.send(orgId, sessionId, cid, body, key, origin, file));
   }
 
   /** The 404 or 409 a send would answer, before a file is received for it. */
@@ -101,24 +102,16 @@ export class MessageSendService {
     });
   }
 
-  private async send(
-    orgId: string,
-    sessionId: string,
-    cid: string,
-    body: SendMessageDto,
-    key: string | undefined,
-    origin: string,
-    file?: CheckedFile,
-  ): Promise<SendResult> {
+  /** Runs a send of a received file, then lets the staged copy go: stored by now, or not to be stored. */
+  private async discardAfter(file: CheckedFile, send: () => Promise<SendResult>): Promise<SendResult> {
     try {
-      return await this.sendChecked(orgId, sessionId, cid, body, key, origin, file);
+      return await send();
     } finally {
-      // Stored by now, or not to be stored.
-      if (file) await this.outgoingMedia.discard(file);
+      await this.outgoingMedia.discard(file);
     }
   }
 
-  private async sendChecked(
+  private async send(
     orgId: string,
     sessionId: string,
     cid: string,
