@@ -172,10 +172,17 @@ export class WebhooksRepository {
     return updated[0] ? toRecord(updated[0]) : null;
   }
 
-  /** Deletes the webhook and, through the foreign key, its deliveries; false when there was none. */
-  async delete(orgId: string, id: string): Promise<boolean> {
-    const [, affected] = await this.dataSource.query<[unknown, number]>('DELETE FROM webhooks WHERE org_id = $1 AND id = $2', [orgId, id]);
-    return affected > 0;
+  /**
+   * Deletes the webhook and its deliveries; false when there was none. The deliveries go first:
+   * recording an attempt locks its delivery and then the webhook, and a delete locking them the
+   * other way round (the webhook, then its deliveries through the foreign key) would deadlock with it.
+   */
+  delete(orgId: string, id: string): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('DELETE FROM webhook_deliveries WHERE org_id = $1 AND webhook_id = $2', [orgId, id]);
+      const [, affected] = await manager.query<[unknown, number]>('DELETE FROM webhooks WHERE org_id = $1 AND id = $2', [orgId, id]);
+      return affected > 0;
+    });
   }
 
   /** Makes `sealedSecret` the signing secret; the one it replaces keeps signing for `graceMs`. */

@@ -664,6 +664,8 @@ describe('hostile input, generated from the OpenAPI document', () => {
    * before the next run.
    */
   async function restoreFixture(): Promise<void> {
+    // Deliveries before their webhooks, in the order the dispatcher locks them (else a deadlock).
+    await dataSource.query('DELETE FROM webhook_deliveries WHERE org_id = $1 AND webhook_id <> $2', [hOrg, h.webhookId]);
     await dataSource.query('DELETE FROM webhooks WHERE org_id = $1 AND id <> $2', [hOrg, h.webhookId]);
     const [row] = await dataSource.query<{ sessions: number; chats: number; messages: number; keys: number; webhooks: number }[]>(
       `SELECT (SELECT count(*)::int FROM sessions WHERE id = $1 AND deleted_at IS NULL) AS sessions,

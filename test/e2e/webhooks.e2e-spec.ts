@@ -559,6 +559,35 @@ describe('webhooks', () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(receiver.received).toHaveLength(attempts);
     });
+
+    it('deletes a webhook while an attempt of it is being recorded, without a deadlock', async () => {
+      const hook = await createWebhook({});
+      receiver.answer = () => 500;
+      await record(org, [chatEvent(null, 'lock')]);
+      await receiver.waitFor(1);
+      // Holds the locks as recording an attempt takes them: the delivery first, then the webhook.
+      const recorder = dataSource.createQueryRunner();
+      await recorder.connect();
+      try {
+        await recorder.startTransaction();
+        await recorder.query('UPDATE webhook_deliveries SET last_error = last_error WHERE org_id = $1 AND webhook_id = $2', [org, hook.id]);
+        const deleting = api().delete(`/api/v1/webhooks/${hook.id}`).set(...auth(key)).then((res) => res.status);
+        await until(async () => {
+          const waiting = await dataSource.query(
+            `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM webhook%'`,
+          );
+          return waiting.length > 0 ? true : undefined;
+        });
+        await recorder.query('UPDATE webhooks SET failed_rounds = failed_rounds WHERE org_id = $1 AND id = $2', [org, hook.id]);
+        await recorder.commitTransaction();
+        expect(await deleting).toBe(204);
+      } finally {
+        if (recorder.isTransactionActive) await recorder.rollbackTransaction();
+        await recorder.release();
+      }
+      expect(await dataSource.query('SELECT 1 FROM webhooks WHERE id = $1', [hook.id])).toEqual([]);
+      expect(await dataSource.query('SELECT 1 FROM webhook_deliveries WHERE webhook_id = $1', [hook.id])).toEqual([]);
+    });
   });
 
   it('pages a webhook\'s deliveries newest first, none skipped or repeated', async () => {
