@@ -17,6 +17,18 @@ export type ContactWrite = ContactUpsertEvent['contact'];
 
 const CONTACT_COLUMNS = 'jid, phone_number, lid, name, push_name, is_business';
 
+/** A LID-only contact that left the stored copy by merging into the phone-number contact `into`. */
+export interface ContactMerge {
+  id: string;
+  into: string;
+}
+
+/** What `upsertMany` changed. */
+export interface ContactsWritten {
+  written: (ContactRow & { inserted: boolean })[];
+  merged: ContactMerge[];
+}
+
 /**
  * Contacts: one row per person and session, keyed by the phone-number JID once WhatsApp revealed
  * it, by the LID before. A LID belongs to at most one contact.
@@ -27,12 +39,14 @@ export class ContactsRepository {
 
   /**
    * Stores contacts (one entry per id; only the fields present change) and returns the rows that
-   * were created or changed. A contact known by its LID alone merges into the phone-number
-   * contact once a mapping names that LID (the LID row goes; its fields fill what the mapping does
-   * not say), and a LID that moves to another number leaves the old one.
+   * were created or changed, and the LID-only contacts merged away. A contact known by its LID
+   * alone merges into the phone-number contact once a mapping names that LID (the LID row goes;
+   * its fields fill what the mapping does not say), and a LID that moves to another number leaves
+   * the old one.
    */
-  async upsertMany(runner: QueryRunner, sessionId: string, contacts: ContactWrite[]): Promise<(ContactRow & { inserted: boolean })[]> {
+  async upsertMany(runner: QueryRunner, sessionId: string, contacts: ContactWrite[]): Promise<ContactsWritten> {
     const byId = new Map(contacts.map((contact) => [contact.id, { ...contact }]));
+    const merged: ContactMerge[] = [];
     const mapped = [...byId.values()].filter((c) => !c.id.endsWith('@lid') && typeof c.lid === 'string');
     // A LID-only entry of this batch whose LID a mapping of this batch names joins that contact.
     for (const contact of mapped) {
@@ -69,6 +83,7 @@ export class ContactsRepository {
       for (const contact of lids) {
         const row = byLid.get(contact.lid!);
         if (!row) continue;
+        merged.push({ id: row.jid, into: contact.id });
         if (contact.name === undefined && row.name !== null) contact.name = row.name;
         if (contact.pushName === undefined && row.push_name !== null) contact.pushName = row.push_name;
         if (contact.isBusiness === undefined && row.is_business) contact.isBusiness = true;
@@ -81,10 +96,10 @@ export class ContactsRepository {
       );
     }
     const writes = [...byId.values()];
-    if (writes.length === 0) return [];
+    if (writes.length === 0) return { written: [], merged };
     const has = (key: keyof ContactWrite) => writes.map((c) => c[key] !== undefined);
     // The writing statements share one snapshot: the insert takes only ids not stored before.
-    return await queryRows<ContactRow & { inserted: boolean }>(
+    const written = await queryRows<ContactRow & { inserted: boolean }>(
       runner,
       `WITH u AS (
          SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[],
@@ -124,6 +139,7 @@ export class ContactsRepository {
         has('isBusiness'),
       ],
     );
+    return { written, merged };
   }
 
   // Reads of the contacts routes (API.md §10). Each checks the session's organization in the same

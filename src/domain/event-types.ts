@@ -8,6 +8,7 @@ export const EVENT_TYPES = [
   'chat.deleted',
   'contact.created',
   'contact.updated',
+  'contact.deleted',
   'session.created',
   'session.updated',
   'session.deleted',

@@ -39,8 +39,11 @@ export class EventDto {
     type: 'object',
     additionalProperties: true,
     description:
-      'The resource after the change, as its `GET` returns it: the message (`message.*`), the chat (`chat.created`, ' +
-      '`chat.updated`), the session (`session.created`, `session.updated`); `{"id"}` for `chat.deleted` and `session.deleted`.',
+      'The resource after the change, as its `GET` returns it: the message (`message.created`, `message.updated`), the ' +
+      'chat (`chat.created`, `chat.updated`), the contact (`contact.created`, `contact.updated`), the session ' +
+      '(`session.created`, `session.updated`); `{"id"}` for `chat.deleted` and `session.deleted`, `{"id", "chatId"}` for ' +
+      '`message.deleted`, and `{"id", "mergedInto"}` for `contact.deleted` (a contact known by its LID alone merged into ' +
+      'its phone-number contact once WhatsApp revealed the mapping).',
     example: {
       id: '3EB0C1A2B3C4D5E6',
       chatId: '6281234567890@s.whatsapp.net',

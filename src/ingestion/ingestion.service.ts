@@ -112,7 +112,8 @@ export class IngestionService {
   private async applyStep(runner: QueryRunner, sessionId: string, provider: ProviderName, step: IngestionStep, changes: ChangeRecorder): Promise<number> {
     if (step.deletedChats.length > 0) changes.chatsDeleted(await this.chats.deleteMany(runner, sessionId, step.deletedChats));
     if (step.contacts.length > 0) {
-      const contacts = await this.contacts.upsertMany(runner, sessionId, step.contacts);
+      const { written: contacts, merged } = await this.contacts.upsertMany(runner, sessionId, step.contacts);
+      changes.contactsMerged(merged);
       changes.contactsWritten(contacts);
       // Messages of a LID sender get the number a mapping just revealed.
       const mappings = contacts.filter((c) => c.lid !== null && c.phone_number !== null).map((c) => ({ lid: c.lid!, phoneNumber: c.phone_number! }));

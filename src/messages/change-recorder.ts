@@ -1,6 +1,6 @@
 import { ChatRow } from '../chats/chats.repository';
 import { toContactDto } from '../contacts/contact.dto';
-import { ContactRow } from '../contacts/contacts.repository';
+import { ContactMerge, ContactRow } from '../contacts/contacts.repository';
 import { toChatDto } from '../chats/chat.dto';
 import { NewEvent } from '../events/event-log.repository';
 import { MessageRow } from './messages.repository';
@@ -34,6 +34,15 @@ export class ChangeRecorder {
 
   contactsWritten(rows: readonly (ContactRow & { inserted: boolean })[]): void {
     for (const row of rows) this.record(`p\n${row.jid}`, row.inserted ? 'contact.created' : 'contact.updated', row, toContactDto);
+  }
+
+  /** A merged LID-only contact is gone: a client keeping contacts by id drops it, and finds the person at `mergedInto`. */
+  contactsMerged(merges: readonly ContactMerge[]): void {
+    for (const { id, into } of merges) {
+      this.open.delete(`p\n${id}`);
+      const data = { id, mergedInto: into };
+      this.entries.push({ event: { type: 'contact.deleted', sessionId: this.sessionId, data }, row: null, toData: () => data });
+    }
   }
 
   chatsCreated(rows: readonly ChatRow[]): void {

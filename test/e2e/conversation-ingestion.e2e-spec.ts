@@ -156,7 +156,8 @@ describe('conversation ingestion', () => {
     const mark = await count();
     await ingest(t, key, sid, [{ type: 'contact.upsert', contact: { id: SARI, lid: SARI_LID, name: 'Sari Dewi' } }]);
     const events = await eventsSince(mark);
-    expect(events.map((e) => e.type).sort()).toEqual(['contact.created', 'message.updated', 'message.updated']);
+    expect(events.map((e) => e.type).sort()).toEqual(['contact.created', 'contact.deleted', 'message.updated', 'message.updated']);
+    expect(events.find((e) => e.type === 'contact.deleted')!.data).toEqual({ id: SARI_LID, mergedInto: SARI });
     expect(events.find((e) => e.type === 'contact.created')!.data).toEqual({
       id: SARI,
       phoneNumber: '6281200000002',
