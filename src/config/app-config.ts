@@ -66,7 +66,7 @@ export class AppConfig {
   webhookTimeoutMs!: number;
   /** Deliveries in flight per webhook in this process. */
   webhookConcurrency!: number;
-  /** Numbers a session may ask WhatsApp about per minute (API.md §10), counted by the replica holding it; 0 = no limit. */
+  /** Numbers a session may ask WhatsApp about per minute (API.md §10), counted in the database for every replica; 0 = no limit. */
   lookupRatePerMinute!: number;
 }
 

@@ -4,7 +4,6 @@ import { AppConfig } from '../config/app-config';
 import { SessionsService } from '../sessions/sessions.service';
 import { NumberLookup } from '../whatsapp/whatsapp-provider';
 import { DirectoryActions } from './directory-actions.service';
-import { LookupBudget } from './lookup-budget';
 import { NumberLookupListDto } from './lookup-numbers.dto';
 import { NumberLookupsRepository } from './number-lookups.repository';
 
@@ -15,22 +14,21 @@ type LookupAnswer = { results: NumberLookup[] } | { retryAfterSeconds: number };
 
 @Injectable()
 export class NumberLookupsService implements OnModuleInit {
-  private readonly budget: LookupBudget;
-
   constructor(
     private readonly sessions: SessionsService,
     private readonly actions: DirectoryActions,
     private readonly lookups: NumberLookupsRepository,
     private readonly config: AppConfig,
-  ) {
-    this.budget = new LookupBudget(config.lookupRatePerMinute);
-  }
+  ) {}
 
   onModuleInit(): void {
-    // On the holder: the one place a session's lookups are counted.
+    // Where WhatsApp is asked (the holder; for an `external` session, any replica): counted just before.
     this.actions.define<string[], LookupAnswer>(LOOKUP, async (provider, session, phoneNumbers) => {
-      const { granted, retryAfterSeconds } = this.budget.take(session.id, phoneNumbers.length);
-      if (!granted) return { retryAfterSeconds };
+      const limit = this.config.lookupRatePerMinute;
+      if (limit > 0) {
+        const { granted, retryAfterSeconds } = await this.lookups.takeBudget(session.id, phoneNumbers.length, limit);
+        if (!granted) return { retryAfterSeconds };
+      }
       const results = await provider.lookupNumbers(session, phoneNumbers);
       await this.lookups.store(session.id, results);
       return { results };

@@ -32,12 +32,14 @@ async function awayFromMinuteEnd(): Promise<void> {
 
 describe('number lookups and profile pictures through a connector (external provider)', () => {
   const connector = new ConnectorServer();
+  let connectorUrl: string;
   let t: TestApp;
   let key: string;
   let sid: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ WA_EXTERNAL_SEND_URL: await connector.start(), LOOKUP_RATE_PER_MINUTE: '3' });
+    connectorUrl = await connector.start();
+    t = await startTestApp({ WA_EXTERNAL_SEND_URL: connectorUrl, LOOKUP_RATE_PER_MINUTE: '3' });
     key = await createKey(t, uniqueOrg('lookups'));
   });
   afterAll(async () => {
@@ -97,6 +99,26 @@ describe('number lookups and profile pictures through a connector (external prov
     // Another session has its own budget.
     const other = await createSession(t, key);
     expect((await lookup(['6281100000002'], key, other)).status).toBe(200);
+  });
+
+  it('counts one budget per session for every replica, kept in the database, renewed each clock minute', async () => {
+    const replica = await startTestApp({ WA_EXTERNAL_SEND_URL: connectorUrl, LOOKUP_RATE_PER_MINUTE: '3' });
+    try {
+      await awayFromMinuteEnd();
+      expect((await lookup([BUDI, SARI])).status).toBe(200);
+      // The other replica asks for the same session: the two numbers are already counted.
+      const elsewhere = (phoneNumbers: string[]) =>
+        request(replica.http).post(`/api/v1/sessions/${sid}/numbers/lookup`).set(...auth(key)).send({ phoneNumbers });
+      expect((await elsewhere(['6281100000003', '6281100000004'])).status).toBe(429);
+      expect((await elsewhere(['6281100000003'])).status).toBe(200);
+      expect((await lookup(['6281100000004'])).status).toBe(429);
+      // The count is of the current minute: one stored for an earlier minute starts again from nothing.
+      await t.app.get(DataSource).query('UPDATE number_lookup_budgets SET minute = minute - 1 WHERE session_id = $1', [sid]);
+      expect((await elsewhere(['6281100000004', '6281100000005', '6281100000006'])).status).toBe(200);
+      expect(connector.requests).toHaveLength(3);
+    } finally {
+      await replica.close();
+    }
   });
 
   it('answers 503 for a malformed or failed connector answer and caches nothing', async () => {

@@ -14,6 +14,7 @@ import { CreatePairingQrsHolderRequests1764000000151 } from './1764000000151-cre
 import { ConversationsContactsGroups1764000000160 } from './1764000000160-conversations-contacts-groups';
 import { OutboxActions1764000000161 } from './1764000000161-outbox-actions';
 import { MediaDownloadHolders1764000000175 } from './1764000000175-media-download-holders';
+import { NumberLookupBudgets1764000000176 } from './1764000000176-number-lookup-budgets';
 
 /** Every migration, in order. Listed explicitly so the build and the tests load the same set. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   ConversationsContactsGroups1764000000160,
   OutboxActions1764000000161,
   MediaDownloadHolders1764000000175,
+  NumberLookupBudgets1764000000176,
 ];
