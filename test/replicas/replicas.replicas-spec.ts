@@ -1,4 +1,4 @@
-import { quantile, Replica, ReplicaCluster, SocketEvent, socketOverlaps } from '../support/replica-cluster';
+import { quantile, Replica, ReplicaCluster, sleep, SocketEvent, socketOverlaps, until } from '../support/replica-cluster';
 
 /** The issue's figures by default; smaller ones through the environment for a quick run. */
 const SESSIONS = Number(process.env.REPLICAS_SESSIONS ?? '300');
@@ -9,22 +9,11 @@ const SEND_MS = 200;
 /** API.md §11: a dead or cut-off holder's sessions are connected again within this long. */
 const TAKEOVER_LIMIT_MS = 15_000;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const chat = (n: number) => `62812${String(n).padStart(7, '0')}@s.whatsapp.net`;
 const sendPath = (sid: string, jid: string) => `/api/v1/sessions/${sid}/chats/${encodeURIComponent(jid)}/messages`;
 
 function report(name: string, figures: Record<string, unknown>): void {
   process.stdout.write(`REPLICAS ${name} ${JSON.stringify(figures)}\n`);
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 /** Runs `task` over `items`, `concurrency` at a time. */
