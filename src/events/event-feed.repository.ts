@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { queryPrepared } from '../database/prepared-query';
-import { EventPosition, positionOf } from './event-position';
+import { comparePositions, EventPosition, positionOf } from './event-position';
 
 /** Which events a reader wants; null members match everything. */
 export interface EventFilter {
@@ -31,14 +31,16 @@ export interface EventRead {
   gone: boolean;
 }
 
+/** A row of READ or READ_ALL: the page's start and state on every row, and one event (none when the page is empty). */
 interface ReadRow {
   start_xid: string;
   start_seq: string;
   gone: boolean;
   pending: boolean;
-  scanned: number;
-  last_xid: string | null;
-  last_seq: string | null;
+  /** READ only (READ_ALL returns every event it looks at): how many events the scan looked at, and the last of them. */
+  scanned?: number;
+  last_xid?: string | null;
+  last_seq?: string | null;
   xid: string | null;
   seq: string | null;
   type: string | null;
@@ -88,6 +90,29 @@ const READ = `
     LEFT JOIN matched m ON true
    ORDER BY m.xid, m.seq`;
 
+/** The same without a filter: every event looked at is returned, so the page is one index walk, with no copy or sort of the payloads. */
+const READ_ALL = `
+  WITH start AS (
+    SELECT coalesce($2::xid8, h.xid, '0'::xid8) AS xid, coalesce($3::bigint, h.seq, 0) AS seq
+      FROM (SELECT 1) one LEFT JOIN event_log_horizon h ON h.org_id = $1
+  )
+  SELECT s.xid::text AS start_xid, s.seq::text AS start_seq,
+         $2::xid8 IS NOT NULL AND EXISTS (
+           SELECT 1 FROM event_log_horizon h WHERE h.org_id = $1 AND (h.xid, h.seq) > ($2::xid8, $3::bigint)
+         ) AS gone,
+         EXISTS (SELECT 1 FROM events p WHERE p.org_id = $1 AND p.xid >= pg_snapshot_xmin(pg_current_snapshot())) AS pending,
+         e.xid::text AS xid, e.seq::text AS seq, e.type, e.session_id, e.payload
+    FROM start s
+    LEFT JOIN LATERAL (
+      SELECT e.xid, e.seq, e.type, e.session_id, e.payload
+        FROM events e
+       WHERE e.org_id = $1
+         AND (e.xid, e.seq) > (s.xid, s.seq)
+         AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY e.xid, e.seq
+       LIMIT $4
+    ) e ON true`;
+
 const GONE = `
   SELECT EXISTS (SELECT 1 FROM event_log_horizon WHERE org_id = $1 AND (xid, seq) > ($2::xid8, $3::bigint)) AS gone`;
 
@@ -110,15 +135,11 @@ export class EventFeedRepository {
     limit: number,
     filter: EventFilter | null,
   ): Promise<EventRead> {
-    const rows = await queryPrepared<ReadRow>(this.dataSource, READ, [
-      orgId,
-      after ? String(after.xid) : null,
-      after ? after.seq : null,
-      scanLimit,
-      limit,
-      filter?.types ?? null,
-      filter?.sessionId ?? null,
-    ]);
+    const start = [orgId, after ? String(after.xid) : null, after ? after.seq : null];
+    const rows =
+      filter === null
+        ? await queryPrepared<ReadRow>(this.dataSource, READ_ALL, [...start, Math.min(scanLimit, limit)])
+        : await queryPrepared<ReadRow>(this.dataSource, READ, [...start, scanLimit, limit, filter.types, filter.sessionId]);
     const meta = rows[0];
     const events: StoredEvent[] = [];
     for (const row of rows) {
@@ -130,14 +151,18 @@ export class EventFeedRepository {
         payload: row.payload!,
       });
     }
+    // READ_ALL leaves the rows in the order of its index walk; the order of a page is kept here.
+    events.sort((a, b) => comparePositions(a.position, b.position));
+    const scanned = meta.scanned ?? events.length;
+    const lastScanned = filter === null ? (events.at(-1)?.position ?? null) : meta.last_xid ? positionOf(meta.last_xid, meta.last_seq!) : null;
     const full = events.length === limit;
     let next = positionOf(meta.start_xid, meta.start_seq);
     if (full) next = events[events.length - 1].position;
-    else if (meta.last_xid !== null) next = positionOf(meta.last_xid, meta.last_seq!);
+    else if (lastScanned !== null) next = lastScanned;
     return {
       events,
       next,
-      exhausted: !full && meta.scanned < scanLimit,
+      exhausted: !full && scanned < scanLimit,
       pending: meta.pending,
       gone: meta.gone,
     };
