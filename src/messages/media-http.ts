@@ -21,6 +21,15 @@ export function requestedRange(header: string | undefined, size: number): ByteRa
   return { start, end };
 }
 
+/**
+ * Whether a `Range` may be honoured under `If-Range` (RFC 9110 13.1.5): with no `If-Range`, or one
+ * naming exactly this strong `etag`. A date cannot be checked (no `Last-Modified` is sent), and a
+ * weak or other tag means the client's part is of another file: the whole file is sent then.
+ */
+export function rangeAllowed(ifRange: string | undefined, etag: string): boolean {
+  return ifRange === undefined || ifRange.trim() === etag;
+}
+
 /** Whether an `If-None-Match` header names `etag` (or `*`); weak tags compare equal, as RFC 9110 says for this header. */
 export function matchesEtag(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false;

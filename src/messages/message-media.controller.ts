@@ -33,8 +33,8 @@ export class MessageMediaController {
     description:
       'Streams the stored file with its `Content-Type`, `Content-Length`, `ETag` (the quoted sha256) and ' +
       '`Content-Disposition` (`inline`; `attachment` with the file name for documents). A single `Range` of bytes ' +
-      'answers 206 (audio and video players seek with it), a range past the end 416; `If-None-Match` with the ETag ' +
-      'answers 304. A received file not fetched yet (one over `MEDIA_AUTO_DOWNLOAD_MAX_BYTES`) is fetched on this first ' +
+      'answers 206 (audio and video players seek with it), a range past the end 416; an `If-Range` that is not this ' +
+      'ETag gets the whole file; `If-None-Match` with the ETag answers 304; `HEAD` answers the same headers without the bytes. A received file not fetched yet (one over `MEDIA_AUTO_DOWNLOAD_MAX_BYTES`) is fetched on this first ' +
       'request by the replica holding the session, waiting up to 25 s for it (503 `unavailable` when no replica holds ' +
       `the session). ${NOT_FOUND}`,
   })
@@ -54,10 +54,13 @@ export class MessageMediaController {
     @Param('cid') cid: string,
     @Param('mid') mid: string,
     @Headers('range') range: string | undefined,
+    @Headers('if-range') ifRange: string | undefined,
     @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const answer = await this.media.read(caller.orgId, sid, cid, mid, { range, ifNoneMatch });
+    // Express answers HEAD with this GET route; the headers are all it needs.
+    const answer = await this.media.read(caller.orgId, sid, cid, mid, { range, ifRange, ifNoneMatch }, req.method === 'HEAD');
     res.status(answer.status).set(answer.headers);
     if (!answer.body) {
       res.end();

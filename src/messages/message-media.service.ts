@@ -17,7 +17,7 @@ import { HolderRelay } from '../sessions/holder-relay.service';
 import { isSessionId, sessionNotFound } from '../sessions/session-id';
 import { ChangeRecorder } from './change-recorder';
 import { MediaDownloadService } from './media-download.service';
-import { contentDisposition, matchesEtag, requestedRange } from './media-http';
+import { contentDisposition, matchesEtag, rangeAllowed, requestedRange } from './media-http';
 import { messageIdOf, messageNotFound } from './message-id';
 import { MessagesRepository } from './messages.repository';
 
@@ -125,8 +125,18 @@ export class MessageMediaService {
     }
   }
 
-  /** The stored file, whole or the one range asked for, or 304 when the caller has it already. */
-  async read(orgId: string, sid: string, cid: string, mid: string, headers: { range?: string; ifNoneMatch?: string }): Promise<MediaResponse> {
+  /**
+   * The stored file, whole or the one range asked for, or 304 when the caller has it already. For
+   * `HEAD` (`headersOnly`) the same status and headers, and no file opened.
+   */
+  async read(
+    orgId: string,
+    sid: string,
+    cid: string,
+    mid: string,
+    headers: { range?: string; ifRange?: string; ifNoneMatch?: string },
+    headersOnly = false,
+  ): Promise<MediaResponse> {
     let found = await this.find(orgId, sid, cid, mid);
     if (found.media?.status === 'pending' && found.provider === 'baileys' && Number(found.media.size) <= this.config.media.maxBytes) {
       // Larger files are not fetched in the background: the first request has the session's holder
@@ -152,21 +162,23 @@ export class MessageMediaService {
       'Content-Security-Policy': "default-src 'none'; sandbox",
     };
     if (matchesEtag(headers.ifNoneMatch, etag)) return { status: 304, headers: common };
-    const range = requestedRange(headers.range, size);
+    const range = rangeAllowed(headers.ifRange, etag) ? requestedRange(headers.range, size) : undefined;
     if (range === 'unsatisfiable') {
       throw new AppError('range_not_satisfiable', 'range not satisfiable', { size }, { 'Content-Range': `bytes */${size}` });
     }
+    const answer: MediaResponse = range
+      ? {
+          status: 206,
+          headers: { ...common, 'Content-Length': String(range.end - range.start + 1), 'Content-Range': `bytes ${range.start}-${range.end}/${size}` },
+        }
+      : { status: 200, headers: { ...common, 'Content-Length': String(size) } };
+    if (headersOnly) return answer;
     const body = await this.store.open(objectKey(orgId, media.sha256), range, size);
     if (!body) {
       this.logger.error({ orgId, sha256: media.sha256 }, 'a ready media file is missing from the store');
       throw mediaNotFound(media.status);
     }
-    if (!range) return { status: 200, headers: { ...common, 'Content-Length': String(size) }, body };
-    return {
-      status: 206,
-      headers: { ...common, 'Content-Length': String(range.end - range.start + 1), 'Content-Range': `bytes ${range.start}-${range.end}/${size}` },
-      body,
-    };
+    return { ...answer, body };
   }
 
   private async find(orgId: string, sid: string, cid: string, mid: string): Promise<FoundMedia> {

@@ -144,6 +144,30 @@ describe('media: PUT and GET …/messages/{mid}/media on the fs store', () => {
     expect(cached.status).toBe(304);
     expect(cached.headers.etag).toBe(`"${sha256Of(bytes)}"`);
     expect((await get(mid, { 'If-None-Match': '"other"' })).status).toBe(200);
+
+    // If-Range: the range only when the client's part is of this very file.
+    const resumed = await get(mid, { Range: 'bytes=100-199', 'If-Range': `"${sha256Of(bytes)}"` });
+    expect(resumed.status).toBe(206);
+    expect(Buffer.compare(resumed.body as Buffer, bytes.subarray(100, 200))).toBe(0);
+    for (const stale of ['"other"', `W/"${sha256Of(bytes)}"`, 'Sat, 30 Nov 2026 00:00:00 GMT']) {
+      const whole = await get(mid, { Range: 'bytes=100-199', 'If-Range': stale });
+      expect(whole.status).toBe(200);
+      expect(Buffer.compare(whole.body as Buffer, bytes)).toBe(0);
+    }
+  });
+
+  it('answers HEAD with the headers of the same GET and no bytes', async () => {
+    const bytes = randomBytes(5_000);
+    const mid = await announce(bytes, { mimetype: 'audio/ogg' }, 'audio');
+    expect((await put(mid, bytes)).status).toBe(204);
+    const whole = await request(t.http).head(mediaPath(mid)).set(...auth(key));
+    expect(whole.status).toBe(200);
+    expect(whole.headers).toMatchObject({ 'content-length': '5000', 'content-type': 'audio/ogg', etag: `"${sha256Of(bytes)}"`, 'accept-ranges': 'bytes' });
+    expect(whole.text ?? '').toBe('');
+    const part = await request(t.http).head(mediaPath(mid)).set(...auth(key)).set('Range', 'bytes=10-19');
+    expect(part.status).toBe(206);
+    expect(part.headers).toMatchObject({ 'content-length': '10', 'content-range': 'bytes 10-19/5000' });
+    expect((await request(t.http).head(mediaPath('NOFILE')).set(...auth(key))).status).toBe(404);
   });
 
   it('answers 404 media not found for a message without a file, and 404 to another organization', async () => {
