@@ -45,7 +45,9 @@ export async function seedOrg(t: TestApp, orgId: string, tag: string, webhookUrl
     events.push({ type: 'chat.upsert', chat: { id: jid, name: `${tag} chat ${c}`, unreadCount: 2 } });
     messageIds[jid] = [];
     for (let i = 0; i < 3; i++) {
-      const id = `${tag.toUpperCase()}${c}M${i}`;
+      // Long and with a dot, so that no random id (a ULID has 26 characters of base32) can contain it by
+      // chance: the tenancy suite looks for these in other organizations' answers.
+      const id = `${tag.toUpperCase()}${c}M${i}.${digits}`;
       messageIds[jid].push(id);
       events.push({
         type: 'message.upsert',
