@@ -43,4 +43,7 @@ export abstract class MediaStore {
 
   /** Deletes the object; deleting one that is not there is fine. */
   abstract remove(key: string): Promise<void>;
+
+  /** Lets go of connections at shutdown (an S3 client's sockets); nothing to do for files. */
+  close(): void {}
 }

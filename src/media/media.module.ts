@@ -9,7 +9,6 @@ import { MediaGcService } from './media-gc.service';
 import { MediaObjectsRepository } from './media-objects.repository';
 import { MediaStaging } from './media-staging';
 import { MediaStore } from './media-store';
-import { S3MediaStore } from './s3-media-store';
 
 /** The blob store of media files (`MEDIA_STORE`), the staging area in front of it, and what it holds per organization. */
 @Module({
@@ -17,8 +16,12 @@ import { S3MediaStore } from './s3-media-store';
     {
       provide: MediaStore,
       inject: [AppConfig],
-      useFactory: (config: AppConfig): MediaStore =>
-        config.media.s3 ? new S3MediaStore(config.media.s3) : new FsMediaStore(join(config.dataDir, 'media')),
+      // The AWS SDK (some 20 MB resident) is loaded only for the `s3` store.
+      useFactory: async (config: AppConfig): Promise<MediaStore> => {
+        if (!config.media.s3) return new FsMediaStore(join(config.dataDir, 'media'));
+        const { S3MediaStore } = await import('./s3-media-store');
+        return new S3MediaStore(config.media.s3);
+      },
     },
     {
       provide: MediaStaging,
@@ -43,6 +46,6 @@ export class MediaModule implements OnApplicationShutdown {
   constructor(@Inject(MediaStore) private readonly store: MediaStore) {}
 
   onApplicationShutdown(): void {
-    if (this.store instanceof S3MediaStore) this.store.close();
+    this.store.close();
   }
 }

@@ -76,7 +76,7 @@ export class S3MediaStore extends MediaStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }));
   }
 
-  close(): void {
+  override close(): void {
     this.client.destroy();
   }
 }
