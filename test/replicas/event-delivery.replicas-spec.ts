@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { Replica, ReplicaCluster, sleep, until } from '../support/replica-cluster';
+import { SseClient } from '../support/event-stream';
 import { HttpResult } from '../support/gateway-process';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
@@ -17,9 +18,10 @@ interface FeedEvent {
 }
 
 /**
- * What a client of the event feed and of webhooks sees of three replicas behind a round robin,
- * one of them SIGKILLed while messages are sent: every event of the log reaches the webhook,
- * signed so that the Standard Webhooks library verifies it, with the bytes the feed serves.
+ * What a client of the event feed, the live stream and webhooks sees of three replicas behind a
+ * round robin, one of them SIGKILLed while messages are sent: the feed and the stream (resumed on
+ * another replica with Last-Event-ID) give every event of the log once, and every event reaches
+ * the webhook, signed so that the Standard Webhooks library verifies it, with the feed's bytes.
  */
 describe('event delivery across replicas (3 built gateways on one PostgreSQL, one SIGKILLed mid-run)', () => {
   let c: ReplicaCluster;
@@ -51,7 +53,7 @@ describe('event delivery across replicas (3 built gateways on one PostgreSQL, on
     }
   }
 
-  it(`gives a feed reader every event of ${SENDS} sends once, and a webhook every one signed with the feed's bytes, though a replica died`, async () => {
+  it(`gives a feed reader and a resumed live stream every event of ${SENDS} sends once, and a webhook every one signed, though a replica died`, async () => {
     const hook = await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['*'] });
     expect(hook.status).toBe(201);
     const verifier = new Webhook(hook.body.secret as string);
@@ -90,7 +92,41 @@ describe('event delivery across replicas (3 built gateways on one PostgreSQL, on
     // Its failure is reported where it is awaited, below.
     follower.catch(() => undefined);
 
-    // Sends through the round robin; a third of the way in, one replica is SIGKILLed.
+    // A live stream from here on, opened on the replica that will die; whenever its replica goes,
+    // it is opened again on the next one with Last-Event-ID, as an EventSource does.
+    const doomed = c.serving()[1];
+    const before = await call('GET', '/api/v1/events?limit=1000');
+    const streamedBefore = new Set((before.body.data as FeedEvent[]).map((e) => e.id));
+    const streamed = new Map<string, number>();
+    let streaming = true;
+    let streamsOpened = 0;
+    const streamer = (async () => {
+      let lastId: string | undefined;
+      let via = doomed;
+      while (streaming) {
+        const position: Record<string, string> = lastId ? { 'last-event-id': lastId } : {};
+        const path = lastId ? '/api/v1/events/stream' : `/api/v1/events/stream?after=${encodeURIComponent(before.body.nextCursor as string)}`;
+        const client = await SseClient.open(via.gateway.baseUrl, path, { authorization: c.authorization, ...position }).catch(() => null);
+        via = c.next();
+        if (!client) continue;
+        if (client.status !== 200) throw new Error(`the stream answered ${client.status}: ${client.body}`);
+        streamsOpened += 1;
+        let seen = 0;
+        while (streaming && !(client.ended && seen === client.events.length)) {
+          await client.until(() => client.ended || client.events.length > seen, 500).catch(() => undefined);
+          for (; seen < client.events.length; seen++) {
+            const id = (JSON.parse(client.events[seen].data) as FeedEvent).id;
+            streamed.set(id, (streamed.get(id) ?? 0) + 1);
+            lastId = client.events[seen].id;
+          }
+        }
+        client.close();
+      }
+    })();
+    streamer.catch(() => undefined);
+    await until('the stream to open', 10_000, () => Promise.resolve(streamsOpened > 0));
+
+    // Sends through the round robin; a third of the way in, the replica the stream is on is SIGKILLed.
     let victim: Replica | undefined;
     let next = 0;
     const accepted: string[] = [];
@@ -100,7 +136,7 @@ describe('event delivery across replicas (3 built gateways on one PostgreSQL, on
         while (next < SENDS) {
           const i = next++;
           if (i === Math.floor(SENDS / 3)) {
-            victim = c.serving()[1];
+            victim = doomed;
             c.kill(victim);
           }
           const sid = sessions[i % SESSIONS];
@@ -125,6 +161,14 @@ describe('event delivery across replicas (3 built gateways on one PostgreSQL, on
     await follower;
     expect(readTwice).toEqual([]);
     expect([...feed.keys()].filter((id) => !logged.includes(id))).toEqual([]);
+    // So did the stream, across its replica's death, from where it started.
+    const expected = logged.filter((id) => !streamedBefore.has(id));
+    await until('the stream to reach the end of the log', 30_000, () => Promise.resolve(expected.every((id) => streamed.has(id))));
+    streaming = false;
+    await streamer;
+    expect([...streamed].filter(([, times]) => times > 1)).toEqual([]);
+    expect([...streamed.keys()].filter((id) => !logged.includes(id) || streamedBefore.has(id))).toEqual([]);
+    expect(streamsOpened).toBeGreaterThan(1);
     const types = new Set([...feed.values()].map((text) => (JSON.parse(text) as FeedEvent).type));
     expect([...types]).toEqual(expect.arrayContaining(['message.created', 'message.updated', 'session.created']));
 
@@ -153,6 +197,7 @@ describe('event delivery across replicas (3 built gateways on one PostgreSQL, on
         sends: SENDS,
         events: feed.size,
         feedPages: pages,
+        streamsOpened,
         received: receiver.received.length,
         duplicates,
         allDeliveredAfterReaderMs: Date.now() - caughtUp,

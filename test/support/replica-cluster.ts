@@ -106,6 +106,11 @@ export class ReplicaCluster {
     return serving[this.turn % serving.length];
   }
 
+  /** The organization's credential, as an `Authorization` header value. */
+  get authorization(): string {
+    return `Bearer ${this.key}`;
+  }
+
   /** A request as the organization's key, through `via` or the next replica of the round robin. */
   api(method: string, path: string, body?: unknown, via: Replica = this.next(), options: HttpOptions = {}): Promise<HttpResult> {
     return via.gateway.request(path, {
@@ -113,7 +118,7 @@ export class ReplicaCluster {
       ...options,
       method,
       body,
-      headers: { authorization: `Bearer ${this.key}`, ...options.headers },
+      headers: { authorization: this.authorization, ...options.headers },
     });
   }
 
